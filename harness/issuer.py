@@ -179,7 +179,9 @@ class Issuer:
         if self._key_file is None:
             return
         with self._lock:
-            data = {"keys": [{"kid": k.kid, "alg": k.alg, "pem": k.private_pem()} for k in self._keys]}
+            data = {
+                "keys": [{"kid": k.kid, "alg": k.alg, "pem": k.private_pem()} for k in self._keys]
+            }
         self._key_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._key_file.with_suffix(".tmp")
         # Private keys: readable by the owner only, written atomically.

@@ -175,7 +175,7 @@ def create_app(state: IssuerState) -> Starlette:
             Route("/admin/recover", recover, methods=["POST"]),
             Route("/admin/stats", stats),
             Route("/admin/reset", reset, methods=["POST"]),
-        ]
+        ],
     )
 
 
@@ -270,9 +270,29 @@ class IssuerServer:
         self.stop()
 
 
-def serve(
-    issuer: Issuer, host: str, port: int, *, upstream_jwks: str | None = None
-) -> None:
+def serve(issuer: Issuer, host: str, port: int, *, upstream_jwks: str | None = None) -> None:
     """Serve in the foreground until interrupted (``harness issuer serve``)."""
     app = create_app(IssuerState(issuer, upstream_jwks))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m harness.issuer_server``: the container entry point (no CLI extras needed)."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m harness.issuer_server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--issuer", default="http://localhost:3000")
+    parser.add_argument("--audience", default=None)
+    parser.add_argument("--key-file", type=Path, default=None)
+    parser.add_argument("--upstream-jwks", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    issuer = Issuer(args.issuer, args.audience, key_file=args.key_file)
+    serve(issuer, args.host, args.port, upstream_jwks=args.upstream_jwks)
+
+
+if __name__ == "__main__":
+    main()

@@ -52,6 +52,13 @@ class TempPostgres:
         self.datadir: Path | None = None
         self._user = "postgres" if os.geteuid() == 0 else None
 
+    @classmethod
+    def attach(cls, datadir: Path, port: int) -> TempPostgres:
+        """Control a cluster created earlier (e.g. by ``harness up`` in another process)."""
+        pg = cls(port=port)
+        pg.datadir = datadir
+        return pg
+
     @property
     def url(self) -> str:
         return self.url_for("postgres")
@@ -77,8 +84,17 @@ class TempPostgres:
             os.chown(base, entry.pw_uid, entry.pw_gid)
         self.datadir = base / "data"
         done = self._run(
-            "initdb", "-D", str(self.datadir), "-U", "postgres", "-A", "trust",
-            "--no-sync", "-E", "UTF8", "--no-instructions",
+            "initdb",
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--no-instructions",
         )
         if done.returncode != 0:
             raise PostgresError(f"initdb failed: {_last_lines(done.stderr)}")
@@ -94,8 +110,17 @@ class TempPostgres:
             "-c max_connections=200"
         )
         done = self._run(
-            "pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.log_file),
-            "-w", "-t", "30", "start",
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.log_file),
+            "-w",
+            "-t",
+            "30",
+            "start",
         )
         if done.returncode != 0:
             log = self.log_file.read_text() if self.log_file.exists() else done.stderr
@@ -122,7 +147,9 @@ class TempPostgres:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
             raise ValueError(f"invalid database name {name!r}")
         with psycopg.connect(self.url_for("postgres", "postgresql"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if not exists:
                 conn.execute(f'CREATE DATABASE "{name}"')
         return self.url_for(name)
