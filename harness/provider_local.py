@@ -111,6 +111,64 @@ def _wait_healthy(name: str, spec: dict[str, Any], pid: int, timeout: float) -> 
         time.sleep(0.1)
 
 
+def _issuer_spec(
+    stack: Stack, port: int, run_dir: Path, logs: Path, upstream: str
+) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{port}"
+    return {
+        "cmd": [
+            sys.executable,
+            "-m",
+            "harness.issuer_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--issuer",
+            stack.jwt_issuer,
+            "--audience",
+            stack.jwt_audience,
+            "--key-file",
+            str(run_dir / f"issuer-keys-{port}.json"),
+            "--upstream-jwks",
+            upstream,
+        ],
+        "env": {},
+        "health": f"{url}/healthz",
+        "log": str(logs / f"issuer-{port}.log"),
+    }
+
+
+def _backend_spec(
+    stack: Stack, port: int, run_dir: Path, logs: Path, config: StackConfig
+) -> dict[str, Any]:
+    return {
+        "cmd": [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "todo_api.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
+        "cwd": str(run_dir),
+        "env": {
+            "DATABASE_URL": stack.database_url,
+            "JWKS_URL": stack.jwks_url,
+            "JWT_ISSUER": stack.jwt_issuer,
+            "JWT_AUDIENCE": stack.jwt_audience,
+            "CORS_ORIGINS": stack.frontend_url,
+            "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
+            "LOG_LEVEL": "INFO",
+        },
+        "health": f"http://localhost:{port}/readyz",
+        "log": str(logs / f"backend-{port}.log"),
+    }
+
+
 def up(config: StackConfig, progress: Callable[[str], None] = lambda _: None) -> Stack:
     """Start postgres, issuer, frontend and backend; return once all are healthy."""
     server = standalone_server()
@@ -161,32 +219,8 @@ def up(config: StackConfig, progress: Callable[[str], None] = lambda _: None) ->
 
         better_auth_jwks = f"http://127.0.0.1:{frontend_port}/api/auth/jwks"
         stack.jwks_url = f"{issuer_url}/jwks" if config.trust == "both" else better_auth_jwks
-        python = sys.executable
         specs: dict[str, dict[str, Any]] = {
-            "issuer": {
-                "cmd": [
-                    python,
-                    "-m",
-                    "harness.cli",
-                    "issuer",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(issuer_port),
-                    "--issuer",
-                    frontend_url,
-                    "--audience",
-                    frontend_url,
-                    "--key-file",
-                    str(run_dir / "issuer-keys.json"),
-                    "--upstream-jwks",
-                    better_auth_jwks,
-                ],
-                "env": {},
-                "health": f"{issuer_url}/healthz",
-                "log": str(logs / "issuer.log"),
-            },
+            "issuer": _issuer_spec(stack, issuer_port, run_dir, logs, better_auth_jwks),
             "frontend": {
                 "cmd": [node, str(server)],
                 "cwd": str(server.parent),
@@ -208,31 +242,7 @@ def up(config: StackConfig, progress: Callable[[str], None] = lambda _: None) ->
                 "health": f"{frontend_url}/api/health",
                 "log": str(logs / "frontend.log"),
             },
-            "backend": {
-                "cmd": [
-                    python,
-                    "-m",
-                    "uvicorn",
-                    "todo_api.main:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(backend_port),
-                    "--no-access-log",
-                ],
-                "cwd": str(run_dir),
-                "env": {
-                    "DATABASE_URL": stack.database_url,
-                    "JWKS_URL": stack.jwks_url,
-                    "JWT_ISSUER": frontend_url,
-                    "JWT_AUDIENCE": frontend_url,
-                    "CORS_ORIGINS": frontend_url,
-                    "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
-                    "LOG_LEVEL": "INFO",
-                },
-                "health": f"{backend_url}/readyz",
-                "log": str(logs / "backend.log"),
-            },
+            "backend": _backend_spec(stack, backend_port, run_dir, logs, config),
         }
         for name in ("issuer", "frontend", "backend"):
             progress(f"{name}: starting")
@@ -246,6 +256,44 @@ def up(config: StackConfig, progress: Callable[[str], None] = lambda _: None) ->
         LocalController(stack).down()
         raise
     return stack
+
+
+def fork(stack: Stack, config: StackConfig) -> Stack:
+    """A second issuer and backend on the same database and frontend.
+
+    For tests that change keys or the JWKS's availability without disturbing tests that
+    share the main stack. ``down()`` on the fork stops only what the fork started.
+    """
+    run_dir = Path(stack.resources["run_dir"])
+    logs = Path(stack.resources["logs"])
+    issuer_port, backend_port = free_port(), free_port()
+    issuer_url = f"http://127.0.0.1:{issuer_port}"
+    forked = Stack(
+        mode="local",
+        frontend_url=stack.frontend_url,
+        backend_url=f"http://localhost:{backend_port}",
+        database_url=stack.database_url,
+        issuer_url=issuer_url,
+        jwt_issuer=stack.jwt_issuer,
+        jwt_audience=stack.jwt_audience,
+        trust="both",
+        jwks_url=f"{issuer_url}/jwks",
+        resources={"run_dir": str(run_dir), "logs": str(logs), "services": {}, "fork": True},
+    )
+    upstream = stack.frontend_url.replace("localhost", "127.0.0.1") + "/api/auth/jwks"
+    specs = {
+        "issuer": _issuer_spec(forked, issuer_port, run_dir, logs, upstream),
+        "backend": _backend_spec(forked, backend_port, run_dir, logs, config),
+    }
+    try:
+        for name, spec in specs.items():
+            forked.resources["services"][name] = spec
+            spec["pid"] = _launch(spec)
+            _wait_healthy(name, spec, spec["pid"], timeout=60)
+    except BaseException:
+        LocalController(forked).down()
+        raise
+    return forked
 
 
 class LocalController:
@@ -291,6 +339,9 @@ class LocalController:
         spec["pid"] = _launch(spec)
         _wait_healthy(service, spec, spec["pid"], timeout=60)
 
+    def fork(self, config: StackConfig) -> Stack:
+        return fork(self.stack, config)
+
     def running(self) -> dict[str, bool]:
         state = {
             name: _alive(int(spec["pid"]))
@@ -306,6 +357,8 @@ class LocalController:
             spec = self.resources.get("services", {}).get(name)
             if spec and "pid" in spec:
                 _terminate(int(spec["pid"]))
+        if self.resources.get("fork"):
+            return
         pg = self._postgres()
         if pg is not None:
             pg.remove()

@@ -94,6 +94,10 @@ class Stack:
     def start(self, service: str) -> None:
         controller(self).start_service(service)
 
+    def fork(self, config: StackConfig | None = None) -> Stack:
+        """A private issuer + backend sharing this stack's database and frontend."""
+        return controller(self).fork(config or StackConfig())
+
     def down(self) -> None:
         controller(self).down()
         if self._issuer is not None:
@@ -105,6 +109,8 @@ class Controller(Protocol):
     def stop_service(self, service: str) -> None: ...
     def start_service(self, service: str) -> None: ...
     def down(self) -> None: ...
+    def running(self) -> dict[str, bool]: ...
+    def fork(self, config: StackConfig) -> Stack: ...
 
 
 def controller(stack: Stack) -> Controller:
