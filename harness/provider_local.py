@@ -37,6 +37,41 @@ def standalone_server() -> Path:
     return FRONTEND_DIR / ".next" / "standalone" / "server.js"
 
 
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for path in FRONTEND_DIR.rglob("*"):
+        parts = path.relative_to(FRONTEND_DIR).parts
+        if parts and parts[0] in ("node_modules", ".next", "test-results", "coverage"):
+            continue
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_frontend_build(progress: Callable[[str], None]) -> Path:
+    """Build the frontend (``npm run build``) when its standalone output is missing or stale."""
+    server = standalone_server()
+    if server.exists() and server.stat().st_mtime >= _newest_source_mtime():
+        return server
+    if not (FRONTEND_DIR / "node_modules").exists():
+        raise ProviderError("frontend dependencies are missing: run `make install`")
+    progress("frontend: building (npm run build, about a minute)")
+    log = state_dir() / "logs" / "frontend-build.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        done = subprocess.run(
+            ["npm", "run", "build"],
+            cwd=FRONTEND_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "NEXT_TELEMETRY_DISABLED": "1"},
+            check=False,
+        )
+    if done.returncode != 0 or not server.exists():
+        raise ProviderError(f"frontend build failed; last lines of {log}:\n" + _tail(log))
+    return server
+
+
 def _pick(port: int) -> int:
     if port and port_busy(port):
         raise ProviderError(f"port {port} is busy on 127.0.0.1: stop what uses it or pick another")
@@ -171,12 +206,7 @@ def _backend_spec(
 
 def up(config: StackConfig, progress: Callable[[str], None] = lambda _: None) -> Stack:
     """Start postgres, issuer, frontend and backend; return once all are healthy."""
-    server = standalone_server()
-    if not server.exists():
-        raise ProviderError(
-            f"the frontend is not built ({server.relative_to(REPO_ROOT)} missing): "
-            "run `make frontend-build` first"
-        )
+    server = ensure_frontend_build(progress)
     node = shutil.which("node")
     if node is None:
         raise ProviderError("node is not installed: the frontend needs Node.js >= 20.9")

@@ -1,0 +1,122 @@
+# The tasks stack and its harness. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV     := .venv
+PY       := $(VENV)/bin/python
+PYTEST   := $(VENV)/bin/pytest
+HARNESS  := $(VENV)/bin/harness
+UV       ?= uv
+# Provider for the suites: auto (containers when a Docker daemon answers, else local),
+# containers or local. `make test` runs the suites with every provider this machine has.
+MODE     ?= auto
+# pytest-xdist workers for the stack suites.
+WORKERS  ?= 2
+SUB      ?= user-1
+
+export NEXT_TELEMETRY_DISABLED := 1
+export TESTCONTAINERS_RYUK_DISABLED := true
+export TESTCONTAINERS_HOST_OVERRIDE := 127.0.0.1
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+# --- install -----------------------------------------------------------------
+
+.PHONY: install
+install: $(VENV)/.installed frontend/node_modules/.installed ## Python .venv and frontend node_modules (idempotent)
+
+$(VENV)/.installed: requirements.lock pyproject.toml backend/pyproject.toml
+	@command -v $(UV) >/dev/null || { echo "uv is missing: pip install uv" >&2; exit 1; }
+	$(UV) venv --quiet --allow-existing $(VENV)
+	$(UV) pip sync --quiet --python $(PY) requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps -e . -e backend
+	@touch $@
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: lock
+lock: ## Re-pin Python dependencies (URL-free hash locks)
+	$(UV) pip compile pyproject.toml backend/pyproject.toml --extra test --extra dev \
+		--universal --generate-hashes -o requirements.lock --quiet
+	$(UV) pip compile backend/pyproject.toml --universal --generate-hashes \
+		-o backend/requirements.lock --quiet
+
+# --- quality -----------------------------------------------------------------
+
+.PHONY: lint
+lint: install ## ruff, mypy (strict), ESLint and tsc
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy harness backend/todo_api
+	cd frontend && npm run --silent lint && npm run --silent typecheck
+
+# --- tests -------------------------------------------------------------------
+
+.PHONY: test
+test: install ## Everything: lint, unit suites, frontend build, contract + e2e in every provider
+	$(PY) scripts/test_all.py
+
+# --- frontend ------------------------------------------------------------------
+
+FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/.next -prune -o -type f -print 2>/dev/null)
+
+.PHONY: frontend-build
+frontend-build: frontend/.next/standalone/server.js ## Production build of the frontend (standalone)
+
+frontend/.next/standalone/server.js: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+
+.PHONY: frontend-test
+frontend-test: frontend/node_modules/.installed ## Frontend unit tests (vitest)
+	cd frontend && npm test
+
+.PHONY: backend-test
+backend-test: install ## Backend tests on SQLite and on a throw-away PostgreSQL
+	$(PYTEST) backend/tests -q -n $(WORKERS)
+
+.PHONY: harness-test
+harness-test: install ## Harness unit tests (issuer, CLI, providers)
+	$(PYTEST) tests/harness -q
+
+.PHONY: contract
+contract: install ## Contract suite against a stack (MODE=auto|containers|local|saved)
+	$(PYTEST) tests/contract -q -n $(WORKERS) --stack-mode=$(MODE)
+
+.PHONY: e2e
+e2e: install ## Playwright suite against a stack (MODE=auto|containers|local|saved)
+	$(PYTEST) tests/e2e -q -n $(WORKERS) --stack-mode=$(MODE)
+
+# --- stack -------------------------------------------------------------------
+
+.PHONY: up
+up: install ## Start the full stack for development and print its URLs
+	@if docker compose version >/dev/null 2>&1; then \
+		docker compose up -d --build --wait && \
+		echo "frontend http://localhost:3000  backend http://localhost:8000"; \
+	else \
+		$(HARNESS) up --mode $(MODE); \
+	fi
+
+.PHONY: down
+down: ## Stop and remove the stack
+	@if [ -f .harness/stack.json ]; then $(HARNESS) down; \
+	elif docker compose version >/dev/null 2>&1; then docker compose down -v; \
+	else echo "no stack is up"; fi
+
+.PHONY: status
+status: ## Show the running stack
+	@$(HARNESS) status
+
+.PHONY: mint-token
+mint-token: ## Print a token for SUB (default user-1) signed by the stack's issuer
+	@$(HARNESS) mint-token --sub "$(SUB)"
+
+# --- benchmarks ----------------------------------------------------------------
+
+.PHONY: bench
+bench: install frontend-build ## Benchmarks; writes bench/RESULTS.md
+	$(PY) bench/run_all.py

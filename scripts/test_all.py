@@ -1,0 +1,134 @@
+"""`make test`: every check and suite, each provider this machine has, one summary at the end.
+
+Steps run in order and all of them run even after a failure, so one report shows everything
+that is broken. Test counts come from each runner's JUnit XML. Exit 1 if any step failed.
+On CI (``CI=true``) a missing Docker daemon is a failure, not a reason to skip the
+containers provider.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "test-results"
+sys.path.insert(0, str(ROOT))
+
+from harness.launch import docker_available  # noqa: E402
+
+VENV_BIN = ROOT / ".venv" / "bin"
+WORKERS = os.environ.get("WORKERS", "2")
+
+
+@dataclass
+class Step:
+    name: str
+    cmd: list[str]
+    cwd: Path = ROOT
+    junit: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    ok: bool = False
+    seconds: float = 0.0
+    counts: tuple[int, int, int] = (0, 0, 0)  # passed, failed, skipped
+
+
+def pytest_step(name: str, *args: str) -> Step:
+    junit = RESULTS / f"junit-{name}.xml"
+    return Step(name, [str(VENV_BIN / "pytest"), *args, f"--junitxml={junit}"], junit=junit)
+
+
+def junit_counts(path: Path) -> tuple[int, int, int]:
+    if not path.exists():
+        return (0, 0, 0)
+    root = ET.parse(path).getroot()  # noqa: S314 - our own runners' output
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = failed = skipped = 0
+    for suite in suites:
+        total += int(suite.get("tests", 0))
+        failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped += int(suite.get("skipped", 0))
+    return (total - failed - skipped, failed, skipped)
+
+
+def providers() -> list[str]:
+    if docker_available():
+        return ["local", "containers"]
+    if os.environ.get("CI") == "true":
+        print("test-all: CI needs the containers provider but no Docker daemon answers")
+        return ["local", "containers"]  # the containers steps then fail loudly
+    print("test-all: no Docker daemon answers: the containers provider is not run here")
+    return ["local"]
+
+
+def steps() -> list[Step]:
+    plan = [
+        Step("ruff", [str(VENV_BIN / "ruff"), "check", "."]),
+        Step("ruff-format", [str(VENV_BIN / "ruff"), "format", "--check", "."]),
+        Step("mypy", [str(VENV_BIN / "mypy"), "harness", "backend/todo_api"]),
+        Step("frontend-lint", ["npm", "run", "--silent", "lint"], cwd=ROOT / "frontend"),
+        Step("frontend-typecheck", ["npm", "run", "--silent", "typecheck"], cwd=ROOT / "frontend"),
+        Step(
+            "frontend-unit",
+            ["npm", "test", "--", "--reporter=default", "--reporter=junit",
+             f"--outputFile.junit={RESULTS / 'junit-frontend-unit.xml'}"],
+            cwd=ROOT / "frontend",
+            junit=RESULTS / "junit-frontend-unit.xml",
+        ),
+        Step("frontend-build", ["make", "--no-print-directory", "frontend-build"]),
+        pytest_step("harness-unit", "tests/harness", "-q"),
+        pytest_step("backend", "backend/tests", "-q", "-n", WORKERS),
+    ]
+    for mode in providers():
+        plan.append(
+            pytest_step(f"contract-{mode}", "tests/contract", "-q", "-n", WORKERS,
+                        f"--stack-mode={mode}")
+        )
+        plan.append(
+            pytest_step(f"e2e-{mode}", "tests/e2e", "-q", "-n", WORKERS, f"--stack-mode={mode}")
+        )
+    return plan
+
+
+def run(step: Step) -> None:
+    print(f"\n=== {step.name}: {' '.join(step.cmd)}", flush=True)
+    started = time.monotonic()
+    done = subprocess.run(step.cmd, cwd=step.cwd, env={**os.environ, **step.env}, check=False)
+    step.seconds = time.monotonic() - started
+    step.ok = done.returncode == 0
+    if step.junit is not None:
+        step.counts = junit_counts(step.junit)
+        # A suite that ran nothing has proven nothing.
+        if step.ok and sum(step.counts) == 0:
+            print(f"test-all: {step.name} ran no test")
+            step.ok = False
+
+
+def main() -> int:
+    RESULTS.mkdir(exist_ok=True)
+    plan = steps()
+    for step in plan:
+        run(step)
+    print("\n=== summary")
+    for step in plan:
+        passed, failed, skipped = step.counts
+        counts = f"{passed} passed, {failed} failed, {skipped} skipped" if step.junit else ""
+        status = "ok  " if step.ok else "FAIL"
+        print(f"{status} {step.name:<22} {step.seconds:7.1f}s  {counts}")
+    passed = sum(s.counts[0] for s in plan)
+    failed = sum(s.counts[1] for s in plan) + sum(1 for s in plan if not s.ok and not s.junit)
+    skipped = sum(s.counts[2] for s in plan)
+    broken = [s.name for s in plan if not s.ok]
+    if broken:
+        print(f"failed steps: {', '.join(broken)}")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
