@@ -1,0 +1,99 @@
+"""FastAPI dependencies: the verified identity, the path owner check, a DB session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from todo_api.auth import AuthRefused, Identity, Reason, TokenVerifier
+from todo_api.errors import BEARER_CHALLENGE, ApiError
+from todo_api.logs import audit, logger
+
+# auto_error=False: the scheme is declared for OpenAPI, but refusals are ours (401 + challenge).
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="RS256 access token from Better Auth (`authClient.token()`).",
+)
+
+_MESSAGES = {
+    Reason.MISSING_TOKEN: "A bearer token is required.",
+    Reason.MALFORMED_HEADER: "The Authorization header must be 'Bearer <token>'.",
+    Reason.EXPIRED: "The token has expired.",
+}
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def get_identity(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Identity:
+    verifier: TokenVerifier = request.app.state.verifier
+    try:
+        return await verifier.authenticate(request.headers.get("authorization"))
+    except AuthRefused as refusal:
+        if refusal.retry_after is not None:
+            logger.warning("signing keys unavailable", extra={"reason": refusal.reason.value})
+            raise ApiError(
+                503,
+                "jwks_unavailable",
+                "The token's signing key cannot be fetched right now; retry later.",
+                headers={"Retry-After": str(refusal.retry_after)},
+            ) from None
+        audit(
+            "auth_failed",
+            sub=None,
+            path_user_id=request.path_params.get("user_id"),
+            method=request.method,
+            path=request.url.path,
+            client_ip=client_ip(request),
+            reason=refusal.reason.value,
+        )
+        raise ApiError(
+            401,
+            "invalid_token",
+            _MESSAGES.get(refusal.reason, "The token is not valid."),
+            headers={"WWW-Authenticate": BEARER_CHALLENGE},
+        ) from None
+
+
+CurrentIdentity = Annotated[Identity, Depends(get_identity)]
+
+
+async def require_owner(
+    request: Request,
+    identity: CurrentIdentity,
+    user_id: Annotated[str, Path(description="Must equal the token's `sub`.")],
+) -> str:
+    """The path's user id, once it is known to be the caller's own (checked before any DB work)."""
+    if identity.sub != user_id:
+        audit(
+            "access_denied",
+            sub=identity.sub,
+            path_user_id=user_id,
+            method=request.method,
+            path=request.url.path,
+            client_ip=client_ip(request),
+        )
+        raise ApiError(403, "forbidden", "You may only access your own tasks.")
+    return user_id
+
+
+OwnerId = Annotated[str, Depends(require_owner)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    engine: Engine = request.app.state.engine
+    with Session(engine) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session)]

@@ -1,0 +1,70 @@
+"""Request and response bodies of the task API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from todo_api.models import DESCRIPTION_MAX, TITLE_MAX
+
+# NUL is rejected up front: PostgreSQL text cannot hold it, so it would otherwise fail late.
+_NO_NUL = r"^[^\x00]*$"
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX, pattern=_NO_NUL),
+]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX, pattern=_NO_NUL)]
+
+
+class TaskCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = ""
+    completed: bool = False
+
+
+class TaskReplace(TaskCreate):
+    """PUT: the whole task; omitted optional fields fall back to their defaults."""
+
+
+class TaskPatch(BaseModel):
+    """PATCH: only the fields present change; null is not a value for any of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # None only stands for "absent"; SkipJsonSchema keeps it out of the published schema.
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    completed: bool | SkipJsonSchema[None] = None
+
+    @field_validator("title", "description", "completed", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
+
+
+class TaskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: str
+    title: str
+    description: str
+    completed: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskPage(BaseModel):
+    items: list[TaskRead]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,101 @@
+"""Configuration from environment variables only (names are a fixed interface)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# Asymmetric algorithms only: a symmetric one would let anyone holding the
+# public JWKS mint tokens (the classic RS256 -> HS256 confusion).
+SUPPORTED_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class DatabaseSettings(BaseSettings):
+    """The part of the configuration that migrations need (no auth settings)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./todo.db"
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        # Accept the libpq spellings too, but always drive PostgreSQL with psycopg 3.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                value = "postgresql+psycopg://" + value[len(prefix) :]
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a valid database URL") from None
+        if url.drivername not in {"sqlite", "postgresql+psycopg"}:
+            raise ValueError("use sqlite:///PATH or postgresql+psycopg://...")
+        return value
+
+
+class Settings(DatabaseSettings):
+    jwks_url: str
+    jwt_issuer: str = Field(min_length=1)
+    jwt_audience: str = Field(min_length=1)
+    jwt_algorithms: Annotated[list[str], NoDecode] = ["RS256"]
+    cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
+    log_level: LogLevel = "INFO"
+    jwks_cooldown_seconds: float = Field(default=30.0, gt=0)
+    jwks_max_age_seconds: float = Field(default=600.0, gt=0)
+    jwks_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=30)
+    verified_token_cache_size: int = Field(default=1024, ge=0)
+    migrate_on_start: bool = True
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _check_jwks_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("jwt_algorithms", "cors_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _check_algorithms(cls, value: list[str]) -> list[str]:
+        unknown = [alg for alg in value if alg not in SUPPORTED_ALGORITHMS]
+        if unknown or not value:
+            allowed = ", ".join(sorted(SUPPORTED_ALGORITHMS))
+            raise ValueError(f"unsupported algorithm {unknown or '(empty)'}; allowed: {allowed}")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+def describe_error(exc: ValidationError | SettingsError) -> str:
+    """One line naming each offending environment variable, never its value."""
+    if isinstance(exc, SettingsError):
+        return str(exc)
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+        parts.append(f"{name}: {error['msg']}")
+    return "; ".join(parts)
