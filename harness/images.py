@@ -1,0 +1,464 @@
+"""Builds the stack's images from ``compose/*.Dockerfile`` and tags them by content.
+
+Every image is tagged ``tasks-<name>:<hash>`` (and ``:latest``, which docker-compose.yml
+uses). The hash covers the Dockerfile, the files the build may COPY (the build context,
+filtered by the repository's ``.dockerignore`` exactly as docker filters it), the base
+image and the image it is built FROM. When that tag exists nothing is built, so warm
+starts cost a few ``docker image inspect`` calls.
+
+Behind a TLS-inspecting proxy, npm and pip inside ``docker build`` fail unless they trust
+the proxy's CA. The host's extra CA certificates (and its standard bundle) are copied into
+``compose/certs/`` -- git-ignored, part of the build context -- which only the build stages
+install; the runtime images never carry them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import fnmatch
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.provider_local import ProviderError
+from harness.stack import state_dir
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BASE_IMAGE = "debian:trixie-slim"
+IMAGE_PREFIX = "tasks-"
+LABEL_IMAGE = "tasks-harness.image"
+LABEL_HASH = "tasks-harness.hash"
+CERTS_DIR = Path("compose") / "certs"
+
+# Where distributions keep locally added CAs, and their standard bundles (first found wins).
+EXTRA_CA_DIRS = (
+    Path("/usr/local/share/ca-certificates"),
+    Path("/etc/pki/ca-trust/source/anchors"),
+)
+CA_BUNDLES = (
+    Path("/etc/ssl/certs/ca-certificates.crt"),
+    Path("/etc/pki/tls/certs/ca-bundle.crt"),
+    Path("/etc/ssl/cert.pem"),
+)
+PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
+
+Progress = Callable[[str], None]
+
+
+class ImageBuildError(ProviderError):
+    """An image could not be built; the message names the failing step and its output."""
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    name: str
+    # Files and directories (relative to the repository root) the Dockerfile may COPY.
+    inputs: tuple[str, ...]
+    # Image of this harness it is built FROM (passed as the BACKEND_IMAGE build argument).
+    parent: str | None = None
+
+    @property
+    def dockerfile(self) -> str:
+        return f"compose/{self.name}.Dockerfile"
+
+    @property
+    def repository(self) -> str:
+        return f"{IMAGE_PREFIX}{self.name}"
+
+
+SPECS: dict[str, ImageSpec] = {
+    "postgres": ImageSpec("postgres", ("compose/postgres-entrypoint.sh",)),
+    "backend": ImageSpec("backend", ("backend",)),
+    "issuer": ImageSpec(
+        "issuer",
+        ("harness/__init__.py", "harness/issuer.py", "harness/issuer_server.py"),
+        parent="backend",
+    ),
+    "frontend": ImageSpec("frontend", ("frontend",)),
+}
+BUILD_ORDER = ("postgres", "backend", "issuer", "frontend")
+
+
+# --- .dockerignore -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """Docker's .dockerignore semantics: the last matching pattern wins, ``!`` re-includes,
+    and a pattern matching a directory covers everything below it."""
+
+    patterns: tuple[tuple[str, bool], ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> IgnoreRules:
+        patterns = []
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            negated = line.startswith("!")
+            pattern = line[1:].strip() if negated else line
+            pattern = pattern.removeprefix("./").strip("/")
+            if pattern:
+                patterns.append((pattern, negated))
+        return cls(tuple(patterns))
+
+    @classmethod
+    def load(cls, path: Path) -> IgnoreRules:
+        return cls.parse(path.read_text()) if path.exists() else cls()
+
+    def excluded(self, rel: str) -> bool:
+        parts = rel.split("/")
+        # The path itself and each of its parent directories.
+        candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        result = False
+        for pattern, negated in self.patterns:
+            variants = [pattern, pattern[3:]] if pattern.startswith("**/") else [pattern]
+            if any(fnmatch.fnmatchcase(c, p) for c in candidates for p in variants):
+                result = not negated
+        return result
+
+    def may_reinclude_below(self, rel_dir: str) -> bool:
+        return any(negated and p.startswith(rel_dir + "/") for p, negated in self.patterns)
+
+
+def context_files(root: Path, inputs: Iterable[str], rules: IgnoreRules) -> list[str]:
+    """Files under ``inputs`` that a build with context ``root`` can see, sorted."""
+    found: set[str] = set()
+    for entry in inputs:
+        path = root / entry
+        if path.is_file():
+            if not rules.excluded(entry):
+                found.add(entry)
+            continue
+        for dirpath, dirnames, filenames in os.walk(path):
+            base = Path(dirpath).relative_to(root).as_posix()
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if not rules.excluded(f"{base}/{d}") or rules.may_reinclude_below(f"{base}/{d}")
+            )
+            found.update(
+                f"{base}/{name}" for name in filenames if not rules.excluded(f"{base}/{name}")
+            )
+    return sorted(found)
+
+
+def content_hash(
+    spec: ImageSpec,
+    root: Path,
+    *,
+    base_id: str,
+    parent_ref: str | None = None,
+    rules: IgnoreRules | None = None,
+) -> str:
+    """A short hash of everything that determines the image (certificates excluded: they
+    only let the build reach registries and never reach the runtime image)."""
+    rules = rules if rules is not None else IgnoreRules.load(root / ".dockerignore")
+    digest = hashlib.sha256()
+    digest.update(f"{spec.name}\0{base_id}\0{parent_ref or ''}\0".encode())
+    for rel in [spec.dockerfile, *context_files(root, spec.inputs, rules)]:
+        path = root / rel
+        if not path.exists():
+            digest.update(f"missing {rel}\0".encode())
+            continue
+        executable = os.access(path, os.X_OK)
+        file_digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest.update(f"{rel}\0{int(executable)}\0{file_digest}\0".encode())
+    return digest.hexdigest()[:16]
+
+
+# --- CA certificates -----------------------------------------------------------------
+
+
+def _is_pem(path: Path) -> bool:
+    try:
+        return PEM_MARKER in path.read_bytes()
+    except OSError:
+        return False
+
+
+def detect_ca_certificates(
+    *,
+    extra_dirs: Sequence[Path] = EXTRA_CA_DIRS,
+    bundles: Sequence[Path] = CA_BUNDLES,
+    env: Mapping[str, str] | None = None,
+) -> list[Path]:
+    """PEM files the build stages should trust, in order: ``HARNESS_CA_CERTS`` (paths
+    separated by ``os.pathsep``, files or directories), ``NODE_EXTRA_CA_CERTS`` and
+    ``SSL_CERT_FILE`` when set, the locally added CAs, then the first standard bundle."""
+    env = os.environ if env is None else env
+    candidates: list[Path] = []
+    for entry in env.get("HARNESS_CA_CERTS", "").split(os.pathsep):
+        if entry:
+            path = Path(entry)
+            candidates.extend(sorted(path.rglob("*")) if path.is_dir() else [path])
+    candidates.extend(
+        Path(env[name]) for name in ("NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE") if env.get(name)
+    )
+    for directory in extra_dirs:
+        if directory.is_dir():
+            candidates.extend(
+                p for p in sorted(directory.rglob("*")) if p.suffix in (".crt", ".pem")
+            )
+    candidates.extend(next(([b] for b in bundles if b.is_file()), []))
+
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for path in candidates:
+        real = path.resolve()
+        if real not in seen and real.is_file() and _is_pem(real):
+            seen.add(real)
+            found.append(path)
+    return found
+
+
+def write_certs_context(certs: Sequence[Path], dest: Path) -> list[str]:
+    """Copy ``certs`` into ``dest`` as ``NN-name.crt`` (the suffix update-ca-certificates
+    reads), removing stale files; unchanged files are left alone for docker's layer cache."""
+    dest.mkdir(parents=True, exist_ok=True)
+    names: list[str] = []
+    for index, cert in enumerate(certs):
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", cert.stem)
+        name = f"{index:02d}-{stem}.crt"
+        data = cert.read_bytes()
+        target = dest / name
+        if not target.exists() or target.read_bytes() != data:
+            target.write_bytes(data)
+        names.append(name)
+    for stale in dest.iterdir():
+        if stale.name not in names:
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+    return names
+
+
+# --- docker ----------------------------------------------------------------------------
+
+
+def _docker() -> str:
+    docker = shutil.which("docker")
+    if docker is None:
+        raise ImageBuildError("the docker CLI is not installed (needed to build images)")
+    return docker
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([_docker(), *args], capture_output=True, text=True, check=False)
+
+
+def image_id(ref: str) -> str | None:
+    done = _run("image", "inspect", "--format", "{{.Id}}", ref)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _tail(lines: Iterable[str], count: int = 25) -> str:
+    return "\n".join(list(lines)[-count:])
+
+
+def ensure_daemon() -> None:
+    done = _run("version", "--format", "{{.Server.Version}}")
+    if done.returncode != 0:
+        reason = _tail(done.stderr.splitlines(), 1) or "no answer"
+        raise ImageBuildError(f"Docker daemon not reachable: {reason}")
+
+
+def ensure_base(root: Path, progress: Progress) -> str:
+    """The base image's id, building it with compose/bootstrap-base when missing."""
+    found = image_id(BASE_IMAGE)
+    if found:
+        return found
+    progress(f"base: {BASE_IMAGE} missing, building it with compose/bootstrap-base")
+    done = subprocess.run(
+        [str(root / "compose" / "bootstrap-base")], capture_output=True, text=True, check=False
+    )
+    found = image_id(BASE_IMAGE)
+    if done.returncode != 0 or not found:
+        output = (done.stdout + done.stderr).splitlines()
+        raise ImageBuildError(
+            f"base image {BASE_IMAGE} could not be built (compose/bootstrap-base exit "
+            f"{done.returncode}); last lines:\n{_tail(output)}"
+        )
+    return found
+
+
+# Classic builder: "Step 3/9 : RUN npm ci"; BuildKit (plain): "#7 [build 3/9] RUN npm ci".
+_STEP = re.compile(r"^(?:Step \d+/\d+ : (?P<classic>.+)|#\d+ \[(?P<stage>[^\]]+)\] (?P<kit>.+))$")
+
+
+def build_image(
+    spec: ImageSpec,
+    ref: str,
+    root: Path,
+    *,
+    content: str,
+    parent_ref: str | None,
+    progress: Progress,
+) -> None:
+    """``docker build --network host`` of one image; raises ImageBuildError with the failing
+    step and the last lines of its output. The full log is kept under .harness/logs/."""
+    cmd = [
+        _docker(),
+        "build",
+        "--network",
+        "host",
+        "-f",
+        str(root / spec.dockerfile),
+        "-t",
+        ref,
+        "-t",
+        f"{spec.repository}:latest",
+        "--label",
+        f"{LABEL_IMAGE}={spec.name}",
+        "--label",
+        f"{LABEL_HASH}={content}",
+    ]
+    if parent_ref:
+        cmd += ["--build-arg", f"BACKEND_IMAGE={parent_ref}"]
+    cmd.append(str(root))
+    log_path = state_dir() / "logs" / f"build-{spec.name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    step = "(start)"
+    env = {**os.environ, "BUILDKIT_PROGRESS": "plain"}
+    with (
+        log_path.open("w") as log,
+        subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            errors="replace",
+        ) as process,
+    ):
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            text = line.rstrip()
+            tail.append(text)
+            match = _STEP.match(text)
+            if match:
+                step = match["classic"] or f"[{match['stage']}] {match['kit']}"
+                progress(f"{spec.name}: {step[:100]}")
+        code = process.wait()
+    if code != 0:
+        raise ImageBuildError(
+            f"image {spec.name} failed to build at step `{step}` (exit {code}); "
+            f"full log {log_path}; last lines:\n{_tail(tail)}"
+        )
+
+
+def _prune_old_tags(spec: ImageSpec, keep: str) -> None:
+    """Untag earlier content tags of this image; ones still used by a container stay."""
+    done = _run("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", spec.repository)
+    for ref in done.stdout.split():
+        if ref not in (keep, f"{spec.repository}:latest"):
+            _run("image", "rm", ref)
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    name: str
+    ref: str
+    built: bool
+    seconds: float
+
+
+def ensure_images(
+    names: Iterable[str] = BUILD_ORDER,
+    *,
+    progress: Progress = lambda _: None,
+    force: bool = False,
+    root: Path = REPO_ROOT,
+) -> dict[str, BuiltImage]:
+    """Make sure the content-tagged images exist, building what is missing or changed."""
+    wanted = set(names)
+    unknown = wanted - set(SPECS)
+    if unknown:
+        raise ValueError(f"unknown images: {', '.join(sorted(unknown))}")
+    for name in list(wanted):
+        parent = SPECS[name].parent
+        if parent:
+            wanted.add(parent)
+    ensure_daemon()
+    base_id = ensure_base(root, progress)
+    rules = IgnoreRules.load(root / ".dockerignore")
+    certs_ready = False
+    result: dict[str, BuiltImage] = {}
+    for name in (n for n in BUILD_ORDER if n in wanted):
+        spec = SPECS[name]
+        started = time.monotonic()
+        parent_ref = result[spec.parent].ref if spec.parent else None
+        content = content_hash(spec, root, base_id=base_id, parent_ref=parent_ref, rules=rules)
+        ref = f"{spec.repository}:{content}"
+        if not force and image_id(ref):
+            result[name] = BuiltImage(name, ref, False, time.monotonic() - started)
+            continue
+        if not certs_ready:
+            certs = detect_ca_certificates()
+            write_certs_context(certs, root / CERTS_DIR)
+            progress(f"certificates: {len(certs)} host CA file(s) passed into builds")
+            certs_ready = True
+        progress(f"{name}: building {ref}")
+        build_image(spec, ref, root, content=content, parent_ref=parent_ref, progress=progress)
+        _prune_old_tags(spec, ref)
+        result[name] = BuiltImage(name, ref, True, time.monotonic() - started)
+        progress(f"{name}: built {ref} in {result[name].seconds:.1f}s")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m harness.images [NAME ...] [--force] [--certs-only]``."""
+    from rich.console import Console
+
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.images", description="Build the stack's images (content-tagged)."
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(BUILD_ORDER)}")
+    parser.add_argument("--force", action="store_true", help="rebuild even when the tag exists")
+    parser.add_argument(
+        "--certs-only",
+        action="store_true",
+        help="only write compose/certs/ (for `docker compose build`)",
+    )
+    args = parser.parse_args(argv)
+    unknown = set(args.names) - set(SPECS)
+    if unknown:
+        parser.error(f"unknown image(s): {', '.join(sorted(unknown))}")
+    console = Console(stderr=True)
+    if args.certs_only:
+        certs = detect_ca_certificates()
+        write_certs_context(certs, REPO_ROOT / CERTS_DIR)
+        console.print(f"{CERTS_DIR}: {len(certs)} CA file(s) from {', '.join(map(str, certs))}")
+        return 0
+    try:
+        with console.status("images: checking") as status:
+
+            def progress(message: str) -> None:
+                status.update(f"images: {message}")
+                if " built " in message or message.startswith(("certificates", "base")):
+                    console.print(message)
+
+            built = ensure_images(args.names or BUILD_ORDER, progress=progress, force=args.force)
+    except ImageBuildError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 1
+    for image in built.values():
+        state = f"built in {image.seconds:.1f}s" if image.built else "up to date"
+        console.print(f"{image.name:9} {image.ref:34} {state}", highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
