@@ -173,6 +173,10 @@ class Issuer:
         payload = self.claims(sub, ttl=ttl, claims=claims, nbf=nbf, iat=iat, omit=omit)
         # PyJWT drops a falsy "typ": Better Auth's header has none either.
         header: dict[str, Any] = {"kid": key.kid, "typ": None, **(headers or {})}
+        # Any other null field means "leave it out" (e.g. a token without a kid).
+        header = {
+            name: value for name, value in header.items() if value is not None or name == "typ"
+        }
         return jwt.encode(payload, key.private_key, algorithm=algorithm, headers=header)
 
     def _save(self) -> None:

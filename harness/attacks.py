@@ -1,0 +1,614 @@
+"""The malicious-token catalogue: every way a bearer token can be wrong, as data.
+
+One source for the contract suite (``tests/contract/test_auth_matrix.py``) and for
+``harness audit``. Each ``Attack`` has a name, a category, a builder that turns an
+``AttackContext`` into an ``Authorization`` header value (``None``: send no header) and the
+statuses that count as a correct answer. Tokens the issuer can sign (wrong claims, odd
+headers, other RSA algorithms) are minted by the issuer the API trusts; the rest are
+assembled by hand from base64url segments, because a well-behaved library refuses to
+build them (PyJWT will not sign HS256 with a PEM public key, which is the point).
+
+``AttackListener`` is a small HTTP server on 127.0.0.1 that the ``jku``/``x5u`` tokens
+point at: a verifier that follows those headers would fetch from it, so any request it
+receives is a finding.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from jwt.algorithms import RSAAlgorithm
+
+REFUSED = frozenset({401})
+# A very long header may be stopped by the HTTP server itself (431) before the app sees it.
+REFUSED_OR_TOO_LARGE = frozenset({401, 431})
+ACCEPTED = frozenset({200})
+
+# Secrets that show up in tutorials and default configs: an HS256 token signed with one of
+# them must be refused because HS256 itself is not allowed, whatever the secret.
+COMMON_SECRETS = ("secret", "your-256-bit-secret", "changeme", "password")
+ATTACKER_ORIGIN = "https://attacker.invalid"
+FOREIGN_KID = "attacker-key-1"
+
+
+class Minter(Protocol):
+    """What the corpus needs from an issuer: ``IssuerClient.mint`` / ``Issuer.mint``."""
+
+    def mint(
+        self,
+        sub: str | None,
+        *,
+        ttl: float = ...,
+        claims: Mapping[str, Any] | None = ...,
+        headers: Mapping[str, Any] | None = ...,
+        kid: str | None = ...,
+        alg: str | None = ...,
+        nbf: float | None = ...,
+        iat: float | None = ...,
+        omit: Iterable[str] = ...,
+    ) -> str: ...
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    """Everything a builder may use: a trusted issuer, a valid token and its public key."""
+
+    sub: str
+    issuer: Minter
+    valid_token: str
+    public_jwk: Mapping[str, Any]
+    listener_url: str
+
+    @classmethod
+    def create(
+        cls, issuer: Minter, jwks: Mapping[str, Any], sub: str, listener_url: str
+    ) -> AttackContext:
+        token = issuer.mint(sub)
+        kid = jwt.get_unverified_header(token)["kid"]
+        jwk = next((k for k in jwks.get("keys", []) if k.get("kid") == kid), None)
+        if jwk is None:
+            raise ValueError(f"the issuer's JWKS does not publish its signing key {kid!r}")
+        return cls(sub, issuer, token, jwk, listener_url.rstrip("/"))
+
+    @property
+    def kid(self) -> str:
+        return str(self.public_jwk["kid"])
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return jwt.get_unverified_header(self.valid_token)
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(self.valid_token, options={"verify_signature": False})
+        return claims
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        key = RSAAlgorithm.from_jwk(dict(self.public_jwk))
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise TypeError("the issuer's key is not an RSA public key")
+        return key
+
+
+Builder = Callable[[AttackContext], str | None]
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    category: str
+    description: str
+    build: Builder = field(repr=False)
+    expect: frozenset[int] = REFUSED
+    # The token points the server at the listener (jku, x5u): no request may arrive there.
+    targets_listener: bool = False
+
+    @property
+    def is_control(self) -> bool:
+        """A case the API is meant to accept (documented behaviour, not an attack)."""
+        return any(200 <= status < 300 for status in self.expect)
+
+    @property
+    def expect_label(self) -> str:
+        return " or ".join(str(status) for status in sorted(self.expect))
+
+
+class Verdict(StrEnum):
+    PASSED = "passed"
+    ACCEPTED = "accepted"
+    SERVER_ERROR = "server_error"
+    FETCHED = "fetched_attacker_url"
+    NO_ANSWER = "no_answer"
+    UNEXPECTED = "unexpected_status"
+
+    @property
+    def failing(self) -> bool:
+        """Findings that make an audit fail; an unexpected 4xx is reported but still a refusal."""
+        return self not in (Verdict.PASSED, Verdict.UNEXPECTED)
+
+
+def judge(attack: Attack, status: int | None, listener_hits: int = 0) -> Verdict:
+    if attack.targets_listener and listener_hits:
+        return Verdict.FETCHED
+    if status is None:
+        return Verdict.NO_ANSWER
+    if status in attack.expect:
+        return Verdict.PASSED
+    if status >= 500:
+        return Verdict.SERVER_ERROR
+    if 200 <= status < 300:
+        return Verdict.ACCEPTED
+    return Verdict.UNEXPECTED
+
+
+# --- token assembly ------------------------------------------------------------------
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def json_segment(value: Any) -> str:
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+def assemble(header: Mapping[str, Any], claims: Mapping[str, Any], signature: bytes) -> str:
+    return f"{json_segment(header)}.{json_segment(claims)}.{b64url(signature)}"
+
+
+def hs256(header: Mapping[str, Any], claims: Mapping[str, Any], secret: bytes) -> str:
+    """HS256 by hand: HMAC-SHA256 over ``header.payload`` with any bytes as the secret."""
+    signing_input = f"{json_segment(header)}.{json_segment(claims)}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+@functools.cache
+def foreign_rsa_key() -> rsa.RSAPrivateKey:
+    """An attacker's RSA key: valid signatures, but not from a key the API trusts."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@functools.cache
+def foreign_ec_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def foreign_public_jwk() -> dict[str, Any]:
+    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(foreign_rsa_key().public_key()))
+    return {"kty": "RSA", "n": jwk["n"], "e": jwk["e"], "alg": "RS256", "kid": FOREIGN_KID}
+
+
+@functools.cache
+def foreign_certificate() -> x509.Certificate:
+    """A self-signed certificate for the attacker's key (for ``x5u`` and ``x5c``)."""
+    key = foreign_rsa_key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "attacker.invalid")])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _foreign_rs256(ctx: AttackContext, **header: Any) -> str:
+    return jwt.encode(ctx.claims, foreign_rsa_key(), algorithm="RS256", headers=header)
+
+
+# --- builders ----------------------------------------------------------------------
+
+
+def _scheme(prefix: str) -> Builder:
+    return lambda ctx: f"{prefix} {ctx.valid_token}"
+
+
+def _alg_none(alg: str) -> Builder:
+    def build(ctx: AttackContext) -> str:
+        header = {"alg": alg, "kid": ctx.kid, "typ": "JWT"}
+        return bearer(f"{json_segment(header)}.{json_segment(ctx.claims)}.")
+
+    return build
+
+
+def _signature_replaced(signature: str) -> Builder:
+    def build(ctx: AttackContext) -> str:
+        head, payload, _ = ctx.valid_token.split(".")
+        return bearer(f"{head}.{payload}.{signature}")
+
+    return build
+
+
+def _signature_flipped(ctx: AttackContext) -> str:
+    head, payload, signature = ctx.valid_token.split(".")
+    raw = bytearray(b64url_decode(signature))
+    raw[0] ^= 0x01
+    return bearer(f"{head}.{payload}.{b64url(bytes(raw))}")
+
+
+def _payload_swapped(ctx: AttackContext) -> str:
+    # The attacker holds a genuine token of their own and rewrites its subject to the victim.
+    own = ctx.issuer.mint(f"attacker-{secrets.token_hex(4)}")
+    head, _, signature = own.split(".")
+    claims = {**jwt.decode(own, options={"verify_signature": False}), "sub": ctx.sub}
+    return bearer(f"{head}.{json_segment(claims)}.{signature}")
+
+
+def _hs256_with(secret: Callable[[AttackContext], bytes]) -> Builder:
+    def build(ctx: AttackContext) -> str:
+        return bearer(hs256({"alg": "HS256", "kid": ctx.kid}, ctx.claims, secret(ctx)))
+
+    return build
+
+
+def _pem_spki(ctx: AttackContext) -> bytes:
+    return ctx.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _pem_pkcs1(ctx: AttackContext) -> bytes:
+    return ctx.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+    )
+
+
+def _jwk_json(ctx: AttackContext) -> bytes:
+    return json.dumps(dict(ctx.public_jwk)).encode()
+
+
+def _embedded_jwk(ctx: AttackContext) -> str:
+    return bearer(_foreign_rs256(ctx, kid=FOREIGN_KID, jwk=foreign_public_jwk()))
+
+
+def _embedded_x5c(ctx: AttackContext) -> str:
+    der = foreign_certificate().public_bytes(serialization.Encoding.DER)
+    return bearer(_foreign_rs256(ctx, kid=FOREIGN_KID, x5c=[base64.b64encode(der).decode()]))
+
+
+def _jku(ctx: AttackContext) -> str:
+    return bearer(_foreign_rs256(ctx, kid=FOREIGN_KID, jku=f"{ctx.listener_url}/jwks.json"))
+
+
+def _x5u(ctx: AttackContext) -> str:
+    return bearer(_foreign_rs256(ctx, kid=FOREIGN_KID, x5u=f"{ctx.listener_url}/cert.pem"))
+
+
+def _with_kid(kid: str | None) -> Builder:
+    # Signed by the trusted key: only the kid is wrong, so only the kid lookup can refuse it.
+    return lambda ctx: bearer(ctx.issuer.mint(ctx.sub, headers={"kid": kid}))
+
+
+def _mint(**options: Any) -> Builder:
+    return lambda ctx: bearer(ctx.issuer.mint(ctx.sub, **options))
+
+
+def _mint_now(make: Callable[[int], dict[str, Any]]) -> Builder:
+    """Mint with options computed from the current time (claims relative to "now")."""
+    return lambda ctx: bearer(ctx.issuer.mint(ctx.sub, **make(int(time.time()))))
+
+
+def _mint_for(sub: Any, claims: Mapping[str, Any] | None = None) -> Builder:
+    return lambda ctx: bearer(ctx.issuer.mint(sub, claims=claims))
+
+
+def _foreign_key(kid: Callable[[AttackContext], str]) -> Builder:
+    return lambda ctx: bearer(_foreign_rs256(ctx, kid=kid(ctx)))
+
+
+def _es256_foreign(ctx: AttackContext) -> str:
+    return bearer(
+        jwt.encode(ctx.claims, foreign_ec_key(), algorithm="ES256", headers={"kid": ctx.kid})
+    )
+
+
+def _es256_psychic(ctx: AttackContext) -> str:
+    # CVE-2022-21449: r = s = 0 (64 zero bytes in JOSE's raw r||s form).
+    return bearer(assemble({"alg": "ES256", "kid": ctx.kid}, ctx.claims, bytes(64)))
+
+
+def _segments(make: Callable[[AttackContext, list[str]], list[str]]) -> Builder:
+    return lambda ctx: bearer(".".join(make(ctx, ctx.valid_token.split("."))))
+
+
+def _jwe_shaped(ctx: AttackContext) -> str:
+    header = {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": ctx.kid}
+    parts = [json_segment(header)] + [b64url(secrets.token_bytes(n)) for n in (256, 12, 64, 16)]
+    return bearer(".".join(parts))
+
+
+def _oversized(ctx: AttackContext) -> str:
+    head, _, signature = ctx.valid_token.split(".")
+    claims = {**ctx.claims, "pad": "x" * 12 * 1024}  # about 16 KB once base64url-encoded
+    return bearer(f"{head}.{json_segment(claims)}.{signature}")
+
+
+def _constant(secret: str) -> Callable[[AttackContext], bytes]:
+    return lambda _: secret.encode()
+
+
+def _attacks() -> list[Attack]:
+    a = Attack
+    hour = 3600
+    corpus = [
+        # -- the Authorization header itself
+        a("missing-header", "header", "no Authorization header at all", lambda _: None),
+        # Trailing whitespace is not part of a header value (RFC 9110 5.5): "Bearer " arrives
+        # as "Bearer", and HTTP clients refuse to send it otherwise.
+        a("empty-bearer", "header", "'Bearer' with no token", lambda _: "Bearer"),
+        a("basic-scheme", "header", "a valid token under the Basic scheme", _scheme("Basic")),
+        a("token-scheme", "header", "a valid token under the Token scheme", _scheme("Token")),
+        a(
+            "bearer-lowercase",
+            "header",
+            "'bearer' in lower case: accepted, schemes are case-insensitive (RFC 7235 2.1)",
+            _scheme("bearer"),
+            expect=ACCEPTED,
+        ),
+        # -- unsigned tokens
+        *(
+            a(f"alg-{alg}", "alg-none", f"alg '{alg}' with an empty signature", _alg_none(alg))
+            for alg in ("none", "None", "NONE", "nOnE")
+        ),
+        # -- signature tampering
+        a(
+            "signature-stripped",
+            "signature",
+            "valid header and payload, signature removed",
+            _signature_replaced(""),
+        ),
+        a("signature-null", "signature", "signature segment 'null'", _signature_replaced("null")),
+        a("signature-flipped", "signature", "one bit of the signature flipped", _signature_flipped),
+        a(
+            "payload-tampered",
+            "signature",
+            "the attacker's own genuine token with sub rewritten to the victim",
+            _payload_swapped,
+        ),
+        # -- algorithm confusion: HS256 keyed with public material or guessable secrets
+        a(
+            "hs256-public-key-pem",
+            "alg-confusion",
+            "HS256, HMAC key = the issuer's public key as SPKI PEM",
+            _hs256_with(_pem_spki),
+        ),
+        a(
+            "hs256-public-key-pkcs1",
+            "alg-confusion",
+            "HS256, HMAC key = the issuer's public key as PKCS#1 PEM",
+            _hs256_with(_pem_pkcs1),
+        ),
+        a(
+            "hs256-public-jwk-json",
+            "alg-confusion",
+            "HS256, HMAC key = the issuer's JWK as published (JSON)",
+            _hs256_with(_jwk_json),
+        ),
+        a(
+            "hs256-empty-secret",
+            "alg-confusion",
+            "HS256 with an empty secret",
+            _hs256_with(_constant("")),
+        ),
+        *(
+            a(
+                f"hs256-secret-{secret}",
+                "alg-confusion",
+                f"HS256 with the common secret '{secret}'",
+                _hs256_with(_constant(secret)),
+            )
+            for secret in COMMON_SECRETS
+        ),
+        # -- header parameters that try to bring their own key
+        a("jwk-embedded", "key-injection", "attacker key embedded as 'jwk'", _embedded_jwk),
+        a("x5c-embedded", "key-injection", "attacker certificate in 'x5c'", _embedded_x5c),
+        a(
+            "jku-listener",
+            "key-injection",
+            "'jku' points at the attacker's JWKS (a listener on 127.0.0.1)",
+            _jku,
+            targets_listener=True,
+        ),
+        a(
+            "x5u-listener",
+            "key-injection",
+            "'x5u' points at the attacker's certificate (a listener on 127.0.0.1)",
+            _x5u,
+            targets_listener=True,
+        ),
+        # -- kid (the trusted key signs; only the kid is wrong)
+        a("kid-unknown", "kid", "a kid the JWKS does not publish", _with_kid("no-such-key")),
+        a("kid-empty", "kid", "kid ''", _with_kid("")),
+        a(
+            "kid-path-traversal",
+            "kid",
+            "kid '../../../../dev/null'",
+            _with_kid("../../../../../../dev/null"),
+        ),
+        a(
+            "kid-sql-injection",
+            "kid",
+            "kid with an SQL injection",
+            _with_kid("x' UNION SELECT 'secret' --"),
+        ),
+        a("kid-10kb", "kid", "a 10 KB kid", _with_kid("k" * 10 * 1024)),
+        a("kid-absent", "kid", "no kid header", _with_kid(None)),
+        # -- keys the API does not trust
+        a(
+            "foreign-key",
+            "foreign-key",
+            "RS256 from an attacker key with its own kid",
+            _foreign_key(lambda _: FOREIGN_KID),
+        ),
+        a(
+            "foreign-key-known-kid",
+            "foreign-key",
+            "RS256 from an attacker key, claiming the trusted kid",
+            _foreign_key(lambda ctx: ctx.kid),
+        ),
+        # -- time claims
+        a("exp-past", "claims", "expired an hour ago", _mint(ttl=-hour)),
+        a("exp-missing", "claims", "no exp", _mint(omit=["exp"])),
+        a(
+            "exp-string",
+            "claims",
+            "exp as a string",
+            _mint_now(lambda now: {"claims": {"exp": str(now + 900)}}),
+        ),
+        a("nbf-future", "claims", "nbf an hour ahead", _mint_now(lambda now: {"nbf": now + hour})),
+        a("iat-future", "claims", "iat an hour ahead", _mint_now(lambda now: {"iat": now + hour})),
+        # -- issuer and audience
+        a("iss-wrong", "claims", "another issuer", _mint(claims={"iss": ATTACKER_ORIGIN})),
+        a("iss-missing", "claims", "no iss", _mint(omit=["iss"])),
+        a("aud-wrong", "claims", "another audience", _mint(claims={"aud": ATTACKER_ORIGIN})),
+        a("aud-missing", "claims", "no aud", _mint(omit=["aud"])),
+        a(
+            "aud-list-without-ours",
+            "claims",
+            "an audience list without ours",
+            _mint(claims={"aud": [ATTACKER_ORIGIN, "https://other.invalid"]}),
+        ),
+        # -- subject
+        a("sub-missing", "claims", "no sub", _mint_for(None)),
+        a("sub-not-string", "claims", "sub as a number", _mint_for(None, {"sub": 12345})),
+        a("sub-empty", "claims", "sub ''", _mint_for("")),
+        # -- algorithms the API does not allow (signed with the trusted key where possible)
+        a("alg-rs512", "alg-not-allowed", "RS512 by the trusted key", _mint(alg="RS512")),
+        a("alg-ps256", "alg-not-allowed", "PS256 by the trusted key", _mint(alg="PS256")),
+        a("alg-es256", "alg-not-allowed", "ES256 from an attacker EC key", _es256_foreign),
+        a(
+            "alg-es256-psychic",
+            "alg-not-allowed",
+            "ES256 with an all-zero 'psychic' signature (CVE-2022-21449)",
+            _es256_psychic,
+        ),
+        # -- malformed tokens
+        a(
+            "header-not-json",
+            "malformed",
+            "header segment is not JSON",
+            _segments(lambda _, p: [b64url(b"not json"), p[1], p[2]]),
+        ),
+        a(
+            "payload-not-json",
+            "malformed",
+            "payload segment is not JSON",
+            _segments(lambda _, p: [p[0], b64url(b"not json"), p[2]]),
+        ),
+        a(
+            "bad-base64",
+            "malformed",
+            "payload segment is not base64url",
+            _segments(lambda _, p: [p[0], "!!!*not*base64*!!!", p[2]]),
+        ),
+        a("two-segments", "malformed", "header.payload", _segments(lambda _, p: p[:2])),
+        a("four-segments", "malformed", "an extra segment", _segments(lambda _, p: [*p, p[2]])),
+        a("five-segments", "malformed", "a JWE-shaped token", _jwe_shaped),
+        a(
+            "token-16kb",
+            "malformed",
+            "a 16 KB token",
+            _oversized,
+            expect=REFUSED_OR_TOO_LARGE,
+        ),
+    ]
+    names = [attack.name for attack in corpus]
+    if len(names) != len(set(names)):
+        raise RuntimeError("attack names must be unique")
+    return corpus
+
+
+ATTACKS: tuple[Attack, ...] = tuple(_attacks())
+BY_NAME: dict[str, Attack] = {attack.name: attack for attack in ATTACKS}
+
+
+# --- the listener ------------------------------------------------------------------
+
+
+class AttackListener:
+    """An HTTP server on 127.0.0.1 serving the attacker's JWKS and certificate.
+
+    It records every request: a verifier that follows ``jku``/``x5u`` shows up here.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                listener._record(self.path)
+                if self.path.startswith("/cert.pem"):
+                    body = foreign_certificate().public_bytes(serialization.Encoding.PEM)
+                    kind = "application/x-pem-file"
+                else:
+                    body = json.dumps({"keys": [foreign_public_jwk()]}).encode()
+                    kind = "application/json"
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # recorded in `requests`; no console noise
+
+        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://{host}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _record(self, path: str) -> None:
+        with self._lock:
+            self.requests.append(path)
+
+    @property
+    def hits(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def start(self) -> AttackListener:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> AttackListener:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
