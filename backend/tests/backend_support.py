@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,3 +63,12 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
         assert error["code"] == code
     assert response.headers.get("x-request-id")
     return error
+
+
+async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait for a background effect (polling, never a fixed sleep)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)

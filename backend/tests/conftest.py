@@ -91,7 +91,7 @@ def jwks_server(token_issuer: Issuer) -> Iterator[IssuerServer]:
         server.recover()
 
 
-def settings_for(database_url: str, jwks_url: str, **overrides: Any) -> Settings:
+def settings_for(database_url: str, jwks_url: str, /, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "jwks_url": jwks_url,

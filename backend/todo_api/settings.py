@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
@@ -66,7 +67,8 @@ class Settings(DatabaseSettings):
     @field_validator("jwks_url")
     @classmethod
     def _check_jwks_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or len(value) < 10:
+        parsed = urlsplit(value)
+        if parsed.scheme not in {"http", "https"} or not parsed.hostname:
             raise ValueError("must be an http(s) URL")
         return value
 

@@ -89,6 +89,10 @@ class JwksCache:
             return None
         raise JwksUnavailable(self._retry_after())
 
+    @property
+    def refreshing(self) -> bool:
+        return self._inflight is not None
+
     async def aclose(self) -> None:
         if self._inflight is not None and not self._inflight.done():
             self._inflight.cancel()

@@ -1,0 +1,172 @@
+"""Process-level behaviour: configuration errors, JSON logs, migrations beside Better Auth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+from todo_api.migrate import upgrade
+
+from harness.issuer import Issuer
+from harness.issuer_server import IssuerServer
+from harness.ports import free_port
+
+BACKEND_DIR = Path(__file__).resolve().parents[1]
+REQUIRED = {"JWKS_URL": "http://127.0.0.1:9/jwks", "JWT_ISSUER": "a", "JWT_AUDIENCE": "b"}
+
+
+def _clean_env(**values: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in REQUIRED}
+    for name in ("DATABASE_URL", "JWT_ALGORITHMS", "JWT_LEEWAY_SECONDS", "LOG_LEVEL"):
+        env.pop(name, None)
+    env.update(values)
+    return env
+
+
+def _import_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import todo_api.main"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_missing_settings_fail_with_one_line_naming_them() -> None:
+    done = _import_app(_clean_env())
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("configuration error: ")
+    for name in REQUIRED:
+        assert f"{name}: Field required" in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("JWT_LEEWAY_SECONDS", "60"),
+        ("JWT_ALGORITHMS", "HS256"),
+        ("JWT_ALGORITHMS", "none"),
+        ("JWKS_URL", "file:///etc/passwd"),
+        ("DATABASE_URL", "mysql://admin:s3cret@db/tasks"),
+        ("JWKS_COOLDOWN_SECONDS", "soon"),
+        ("LOG_LEVEL", "chatty"),
+        ("MIGRATE_ON_START", "perhaps"),
+    ],
+)
+def test_malformed_setting_fails_with_one_line_naming_it(name: str, value: str) -> None:
+    done = _import_app(_clean_env(**{**REQUIRED, name: value}))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"configuration error: {name}: ")
+    assert "s3cret" not in done.stderr  # values (and so passwords) are never echoed
+
+
+def test_server_logs_json_lines_with_audit_and_never_a_token(tmp_path: Path) -> None:
+    issuer = Issuer("http://localhost:3000")
+    port = free_port()
+    with IssuerServer(issuer) as jwks:
+        env = _clean_env(
+            JWKS_URL=jwks.jwks_url,
+            JWT_ISSUER=issuer.issuer,
+            JWT_AUDIENCE=issuer.audience,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'todo.db'}",
+        )
+        command = [sys.executable, "-m", "uvicorn", "todo_api.main:app", "--port", str(port)]
+        server = subprocess.Popen(
+            command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert server.poll() is None, "backend exited"
+                assert time.monotonic() < deadline, "backend did not start"
+                time.sleep(0.05)
+            good = issuer.mint("alice")
+            expired = issuer.mint("alice", ttl=-600)
+            assert (
+                httpx.get(
+                    f"{base}/api/alice/tasks", headers={"Authorization": f"Bearer {good}"}
+                ).status_code
+                == 200
+            )
+            assert (
+                httpx.get(
+                    f"{base}/api/bob/tasks", headers={"Authorization": f"Bearer {good}"}
+                ).status_code
+                == 403
+            )
+            assert (
+                httpx.get(
+                    f"{base}/api/alice/tasks", headers={"Authorization": f"Bearer {expired}"}
+                ).status_code
+                == 401
+            )
+        finally:
+            server.terminate()
+            _, stderr = server.communicate(timeout=30)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert lines, "no log output"
+    assert good not in stderr
+    assert expired not in stderr
+    events = {line.get("event"): line for line in lines if line.get("logger") == "todo_api.audit"}
+    assert events["access_denied"]["sub"] == "alice"
+    assert events["access_denied"]["path_user_id"] == "bob"
+    assert events["auth_failed"]["reason"] == "expired"
+    for line in events.values():
+        assert {"event", "sub", "path_user_id", "method", "path", "client_ip", "request_id"} <= set(
+            line
+        )
+    assert any(line.get("logger") == "todo_api.access" for line in lines)
+
+
+BETTER_AUTH_TABLES = {
+    "user": 'CREATE TABLE IF NOT EXISTS "user" (id TEXT PRIMARY KEY, email TEXT)',
+    "session": 'CREATE TABLE IF NOT EXISTS "session" (id TEXT PRIMARY KEY, "userId" TEXT)',
+    "jwks": 'CREATE TABLE IF NOT EXISTS "jwks" (id TEXT PRIMARY KEY, "publicKey" TEXT)',
+}
+
+
+def test_migrations_leave_better_auth_tables_alone(database_url: str) -> None:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for statement in BETTER_AUTH_TABLES.values():
+                connection.execute(sa.text(statement))
+        upgrade(database_url)
+        upgrade(database_url)  # idempotent
+        with engine.connect() as connection:
+            tables = set(sa.inspect(connection).get_table_names())
+            assert {"task", "alembic_version", *BETTER_AUTH_TABLES} <= tables
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "include_name": lambda name, type_, _: (
+                        type_ != "table" or name in SQLModel.metadata.tables
+                    ),
+                },
+            )
+            assert compare_metadata(context, SQLModel.metadata) == []
+    finally:
+        engine.dispose()
