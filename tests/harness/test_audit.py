@@ -1,0 +1,254 @@
+"""``harness audit`` passes the real backend and fails verifiers with known flaws.
+
+The real backend runs as a uvicorn process (SQLite, trusting an in-process mock issuer).
+The weak verifiers are small ASGI apps served in this process, each with one classic
+mistake, so the audit is shown to detect what it claims to detect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from rich.console import Console
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from harness.attacks import ATTACKS, Verdict
+from harness.audit import AuditReport, print_report, run_audit
+from harness.issuer import Issuer
+from harness.issuer_client import IssuerClient
+from harness.issuer_server import IssuerServer
+from harness.ports import free_port, wait_until
+
+ORIGIN = "http://localhost:3000"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def issuer_server() -> Iterator[IssuerServer]:
+    with IssuerServer(Issuer(ORIGIN)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def issuer(issuer_server: IssuerServer) -> Iterator[IssuerClient]:
+    with IssuerClient(issuer_server.url) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def backend(issuer_server: IssuerServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real backend: ``uvicorn todo_api.main:app`` on SQLite, trusting the mock issuer."""
+    workdir = tmp_path_factory.mktemp("backend")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'todo.db'}",
+        "JWKS_URL": issuer_server.jwks_url,
+        "JWT_ISSUER": ORIGIN,
+        "JWT_AUDIENCE": ORIGIN,
+        "LOG_LEVEL": "WARNING",
+    }
+    log = (workdir / "backend.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "todo_api.main:app", "--port", str(port)],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: process.poll() is None and httpx.get(f"{url}/readyz").status_code == 200,
+            timeout=30,
+            what="backend",
+        )
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+class ThreadedServer:
+    """Serve an ASGI app with uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, app: Starlette) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        wait_until(lambda: self._server.started, timeout=10, what="weak verifier")
+        return self.url
+
+    def __exit__(self, *_: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+
+def weak_verifier(issuer: Issuer, flaw: str) -> Starlette:
+    """A tasks endpoint whose token check is correct except for one ``flaw``."""
+
+    async def decode(token: str) -> dict[str, Any]:
+        header = jwt.get_unverified_header(token)
+        if flaw == "alg-none" and str(header.get("alg")).lower() == "none":
+            return jwt.decode(token, options={"verify_signature": False})
+        if flaw == "follows-jku" and "jku" in header:
+            async with httpx.AsyncClient() as client:
+                keys = (await client.get(header["jku"])).json()["keys"]
+            key: Any = jwt.PyJWK(keys[0])
+        else:
+            key = issuer.public_key(header["kid"])
+        checks_aud = flaw != "skips-aud"
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=["RS256"],
+            issuer=issuer.issuer,
+            audience=issuer.audience if checks_aud else None,
+            options={
+                "verify_aud": checks_aud,
+                "require": ["exp", "iat", "sub", "iss", *(["aud"] if checks_aud else [])],
+            },
+        )
+        # PyJWT reads exp with int(), so "1767225600" passes; a careful verifier checks the type.
+        if flaw != "plain-pyjwt" and not isinstance(claims["exp"], int):
+            raise jwt.InvalidTokenError("exp is not a number")
+        return claims
+
+    async def tasks(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return JSONResponse({"error": "no token"}, 401)
+        try:
+            claims = await decode(token)
+        except Exception:  # any failure to verify is a refusal in this toy
+            return JSONResponse({"error": "invalid token"}, 401)
+        if claims.get("sub") != request.path_params["sub"]:
+            return JSONResponse({"error": "forbidden"}, 403)
+        return JSONResponse({"items": []})
+
+    return Starlette(routes=[Route("/api/{sub}/tasks", tasks)])
+
+
+def flagged(report: AuditReport) -> dict[str, Verdict]:
+    return {r.attack.name: r.verdict for r in report.results if r.verdict.failing}
+
+
+def test_real_backend_accepts_no_attack(backend: str, issuer: IssuerClient) -> None:
+    report = run_audit(backend, "/api/{sub}/tasks", issuer)
+    assert report.error is None
+    assert report.accepted == 0
+    assert report.server_errors == 0
+    assert report.unexpected == 0, [r.to_dict() for r in report.results if r.verdict.failing]
+    assert report.listener_requests == []
+    assert report.tried == len([a for a in ATTACKS if not a.is_control])
+    assert report.passed
+    # Every 401 carries the Bearer challenge (no "note" was needed for any case).
+    assert all(not r.note for r in report.results)
+
+
+@pytest.mark.parametrize(
+    ("flaw", "expected"),
+    [
+        ("alg-none", {"alg-none", "alg-None", "alg-NONE", "alg-nOnE"}),
+        ("skips-aud", {"aud-wrong", "aud-missing", "aud-list-without-ours"}),
+        ("follows-jku", {"jku-listener"}),
+        ("plain-pyjwt", {"exp-string"}),
+    ],
+)
+def test_audit_flags_a_weak_verifier(
+    issuer_server: IssuerServer, issuer: IssuerClient, flaw: str, expected: set[str]
+) -> None:
+    with ThreadedServer(weak_verifier(issuer_server.issuer, flaw)) as url:
+        report = run_audit(url, "/api/{sub}/tasks", issuer)
+    assert report.error is None
+    assert not report.passed
+    assert set(flagged(report)) == expected
+    if flaw == "follows-jku":
+        assert flagged(report)["jku-listener"] is Verdict.FETCHED
+        assert report.listener_requests == ["/jwks.json"]
+    else:
+        assert report.accepted == len(expected)
+
+
+def test_audit_reports_an_api_that_trusts_another_issuer(issuer: IssuerClient) -> None:
+    # A correct verifier that trusts a different key: it refuses even the valid token.
+    with ThreadedServer(weak_verifier(Issuer(ORIGIN), "no flaw")) as url:
+        report = run_audit(url, "/api/{sub}/tasks", issuer)
+    assert not report.passed
+    assert report.error is not None
+    assert "401" in report.error
+    assert report.results == []
+
+
+def test_report_rendering(issuer_server: IssuerServer, issuer: IssuerClient) -> None:
+    with ThreadedServer(weak_verifier(issuer_server.issuer, "alg-none")) as url:
+        report = run_audit(url, "/api/{sub}/tasks", issuer)
+    console = Console(record=True, width=200, color_system=None)
+    print_report(report, console)
+    text = console.export_text()
+    assert "alg-nOnE" in text
+    assert report.summary_line() in text
+    assert text.strip().endswith(report.summary_line())
+    assert "4 accepted" in report.summary_line()
+
+    as_json = Console(record=True, width=200, color_system=None)
+    print_report(report, as_json, as_json=True)
+    data = json.loads(as_json.export_text())
+    assert data["passed"] is False
+    assert data["accepted"] == 4
+    assert {r["name"] for r in data["results"] if r["verdict"] == "accepted"} == {
+        "alg-none",
+        "alg-None",
+        "alg-NONE",
+        "alg-nOnE",
+    }
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        check=False,
+        timeout=120,
+    )
+
+
+def test_cli_exit_codes(backend: str, issuer_server: IssuerServer) -> None:
+    ok = run_cli("audit", "--api", backend, "--issuer-url", issuer_server.url)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "harness audit PASS" in ok.stdout
+    assert "0 accepted" in ok.stdout
+
+    with ThreadedServer(weak_verifier(issuer_server.issuer, "skips-aud")) as url:
+        bad = run_cli("audit", "--api", url, "--issuer-url", issuer_server.url, "--json")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    data = json.loads(bad.stdout)
+    assert data["accepted"] == 3
