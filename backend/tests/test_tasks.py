@@ -135,7 +135,7 @@ async def test_other_users_task_under_own_path_is_not_found(
     assert unchanged.json() == theirs
 
 
-@pytest.mark.parametrize("task_id", ["not-a-uuid", "1", str(uuid.uuid4())])
+@pytest.mark.parametrize("task_id", ["not-a-uuid", "1", "5f0c4a9e-3d1b-4c8e-9a4f-2b7d6e1c0a93"])
 async def test_unknown_task_id_is_not_found(
     api: Api, bearer: Bearer, user_id: str, task_id: str
 ) -> None:
