@@ -1,0 +1,105 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { type FormEvent, useState } from "react";
+import { toast } from "sonner";
+
+import { useServices } from "@/components/providers";
+import { Alert, Button, Field, inputClass } from "@/components/ui";
+import { type FieldErrors, loginSchema, validate } from "@/lib/validation";
+
+import { signInErrorMessage } from "./auth-errors";
+
+type Values = { email: string; password: string };
+
+export function LoginForm({ next, expired }: { next: string; expired: boolean }) {
+  const { authClient, resetSession } = useServices();
+  const router = useRouter();
+  const [values, setValues] = useState<Values>({ email: "", password: "" });
+  const [errors, setErrors] = useState<FieldErrors<Values>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+
+  const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    setFormError(null);
+    const parsed = validate(loginSchema, values);
+    if (!parsed.ok) {
+      setErrors(parsed.errors);
+      return;
+    }
+    setErrors({});
+    setPending(true);
+    try {
+      const { error } = await authClient.signIn.email(parsed.data);
+      if (error) {
+        setFormError(signInErrorMessage(error));
+        return;
+      }
+    } catch {
+      setFormError(signInErrorMessage({ status: 0 }));
+      return;
+    } finally {
+      setPending(false);
+    }
+    resetSession();
+    toast.success("Signed in", { testId: "toast-signed-in" });
+    router.replace(next);
+  };
+
+  const set = (field: keyof Values) => (event: { target: { value: string } }) =>
+    setValues((current) => ({ ...current, [field]: event.target.value }));
+
+  return (
+    <form noValidate onSubmit={onSubmit} className="space-y-4" data-testid="login-form" aria-label="Sign in">
+      {expired ? (
+        <Alert tone="info" testId="session-expired-notice">
+          Your session has ended. Sign in again to continue where you left off.
+        </Alert>
+      ) : null}
+      {formError ? <Alert testId="login-error">{formError}</Alert> : null}
+      <Field id="login-email" label="Email" error={errors.email} testId="login-email">
+        {(props) => (
+          <input
+            {...props}
+            type="email"
+            name="email"
+            autoComplete="email"
+            required
+            className={inputClass}
+            value={values.email}
+            onChange={set("email")}
+          />
+        )}
+      </Field>
+      <Field id="login-password" label="Password" error={errors.password} testId="login-password">
+        {(props) => (
+          <input
+            {...props}
+            type="password"
+            name="password"
+            autoComplete="current-password"
+            required
+            className={inputClass}
+            value={values.password}
+            onChange={set("password")}
+          />
+        )}
+      </Field>
+      <Button type="submit" className="w-full" disabled={pending} data-testid="login-submit">
+        {pending ? "Signing in…" : "Sign in"}
+      </Button>
+      <p className="text-center text-sm text-slate-600">
+        No account yet?{" "}
+        <Link
+          href={`/signup?next=${encodeURIComponent(next)}`}
+          className="font-medium text-indigo-600 hover:text-indigo-500"
+          data-testid="signup-link"
+        >
+          Create one
+        </Link>
+      </p>
+    </form>
+  );
+}

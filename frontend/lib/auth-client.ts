@@ -1,0 +1,9 @@
+import { jwtClient } from "better-auth/client/plugins";
+import { createAuthClient } from "better-auth/react";
+
+/** Better Auth's browser client for the origin the server handed over at request time. */
+export function createAppAuthClient(baseURL: string) {
+  return createAuthClient({ baseURL, plugins: [jwtClient()] });
+}
+
+export type AppAuthClient = ReturnType<typeof createAppAuthClient>;
