@@ -72,20 +72,26 @@ class JwksCache:
 
         Raises JwksUnavailable when the kid is not cached and no key set can be had.
         """
+        fetched = False
         if self._is_stale() and self._may_attempt():
             fetch = self._start_fetch()
             cached = self._keys.get(kid)
             if cached is not None:
                 return cached  # serve the known key while the refresh runs
             await asyncio.shield(fetch)
+            fetched = True
         elif kid not in self._keys and kid not in self._missing and self._may_attempt():
             # shield: a client that disconnects must not cancel a fetch others wait on.
             await asyncio.shield(self._start_fetch())
+            fetched = True
         key = self._keys.get(kid)
         if key is not None:
             return key
         if self._last_ok:
-            self._remember_missing(kid)
+            # Only a kid a fetch has looked for is known to be missing: one first seen during
+            # the cool-down (e.g. just after a rotation) must get its refetch once it ends.
+            if fetched:
+                self._remember_missing(kid)
             return None
         raise JwksUnavailable(self._retry_after())
 
