@@ -332,7 +332,7 @@ def build_image(
     step = "(start)"
     env = {**os.environ, "BUILDKIT_PROGRESS": "plain"}
     with (
-        log_path.open("w") as log,
+        log_path.open("w", buffering=1) as log,
         subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
@@ -349,8 +349,9 @@ def build_image(
             tail.append(text)
             match = _STEP.match(text)
             if match:
-                step = match["classic"] or f"[{match['stage']}] {match['kit']}"
-                progress(f"{spec.name}: {step[:100]}")
+                raw = match["classic"] or f"[{match['stage']}] {match['kit']}"
+                step = " ".join(raw.split())[:80]
+                progress(f"{spec.name}: {step}")
         code = process.wait()
     if code != 0:
         raise ImageBuildError(
@@ -452,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             built = ensure_images(args.names or BUILD_ORDER, progress=progress, force=args.force)
     except ImageBuildError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 1
     for image in built.values():
         state = f"built in {image.seconds:.1f}s" if image.built else "up to date"

@@ -1,0 +1,142 @@
+"""Image inputs without Docker: CA certificate detection and content-hash tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.images import (
+    SPECS,
+    IgnoreRules,
+    content_hash,
+    context_files,
+    detect_ca_certificates,
+    write_certs_context,
+)
+
+PEM = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def pem(path: Path, body: bytes = PEM) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+    return path
+
+
+def test_detects_extra_cas_then_one_standard_bundle(tmp_path: Path) -> None:
+    extra = tmp_path / "extra"
+    corp = pem(extra / "corp.crt")
+    nested = pem(extra / "proxy" / "egress.crt")
+    (extra / "README").write_text("not a certificate")
+    pem(extra / "der.crt", b"\x30\x82\x01\x0a")  # DER, not PEM: update-ca-certificates can't use it
+    bundle = pem(tmp_path / "bundle.crt")
+    second_bundle = pem(tmp_path / "other-bundle.crt")
+
+    found = detect_ca_certificates(
+        extra_dirs=[extra, tmp_path / "missing"], bundles=[bundle, second_bundle], env={}
+    )
+
+    assert found == [corp, nested, bundle]
+
+
+def test_environment_certificates_come_first_and_duplicates_are_dropped(tmp_path: Path) -> None:
+    extra = tmp_path / "extra"
+    corp = pem(extra / "corp.crt")
+    listed = pem(tmp_path / "listed" / "a.pem")
+
+    found = detect_ca_certificates(
+        extra_dirs=[extra],
+        bundles=[],
+        env={"HARNESS_CA_CERTS": str(tmp_path / "listed"), "NODE_EXTRA_CA_CERTS": str(corp)},
+    )
+
+    assert found == [listed, corp]
+
+
+def test_no_certificates_anywhere_is_an_empty_list(tmp_path: Path) -> None:
+    assert detect_ca_certificates(extra_dirs=[tmp_path], bundles=[], env={}) == []
+
+
+def test_certs_context_holds_exactly_the_detected_files(tmp_path: Path) -> None:
+    dest = tmp_path / "certs"
+    first = pem(tmp_path / "a b.crt")
+    second = pem(tmp_path / "bundle.pem", PEM * 2)
+    pem(dest / "stale.crt")
+
+    names = write_certs_context([first, second], dest)
+
+    assert names == ["00-a_b.crt", "01-bundle.crt"]
+    assert sorted(p.name for p in dest.iterdir()) == names
+    assert (dest / "01-bundle.crt").read_bytes() == PEM * 2
+    assert write_certs_context([], dest) == []
+    assert list(dest.iterdir()) == []
+
+
+def test_dockerignore_semantics() -> None:
+    rules = IgnoreRules.parse(
+        "# comment\n*\n!backend\n!harness/issuer.py\nbackend/tests\n**/__pycache__\n**/*.db\n"
+    )
+    assert rules.excluded("README.md")
+    assert rules.excluded("harness/cli.py")
+    assert not rules.excluded("harness/issuer.py")
+    assert not rules.excluded("backend/todo_api/main.py")
+    assert rules.excluded("backend/tests/test_x.py")
+    assert rules.excluded("backend/todo_api/__pycache__/main.cpython-313.pyc")
+    assert rules.excluded("backend/todo.db")
+    assert rules.may_reinclude_below("harness")
+    assert not rules.may_reinclude_below("frontend")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "compose").mkdir()
+    (tmp_path / "compose" / "backend.Dockerfile").write_text("FROM debian:trixie-slim\n")
+    (tmp_path / ".dockerignore").write_text("*\n!backend\nbackend/tests\n**/__pycache__\n")
+    for rel in ("backend/todo_api/main.py", "backend/tests/test_main.py", "README.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(f"# {rel}\n")
+    return tmp_path
+
+
+def test_context_files_follow_the_dockerignore(repo: Path) -> None:
+    rules = IgnoreRules.load(repo / ".dockerignore")
+    assert context_files(repo, ("backend",), rules) == ["backend/todo_api/main.py"]
+
+
+def test_hash_tag_changes_only_with_what_the_image_sees(repo: Path) -> None:
+    spec = SPECS["backend"]
+
+    def tag(base_id: str = "sha256:base") -> str:
+        return content_hash(spec, repo, base_id=base_id)
+
+    first = tag()
+    assert len(first) == 16
+    assert tag() == first
+
+    (repo / "backend" / "tests" / "test_main.py").write_text("# ignored by the build\n")
+    (repo / "README.md").write_text("outside the context\n")
+    cache = repo / "backend" / "todo_api" / "__pycache__"
+    cache.mkdir()
+    (cache / "main.pyc").write_bytes(b"\0")
+    assert tag() == first
+
+    assert tag(base_id="sha256:other-base") != first
+
+    source = repo / "backend" / "todo_api" / "main.py"
+    source.write_text("changed\n")
+    changed = tag()
+    assert changed != first
+
+    source.chmod(0o755)
+    assert tag() != changed
+
+    (repo / "compose" / "backend.Dockerfile").write_text("FROM debian:trixie-slim\nUSER app\n")
+    assert tag() not in (first, changed)
+
+
+def test_parent_image_is_part_of_the_hash(repo: Path) -> None:
+    spec = SPECS["issuer"]
+    a = content_hash(spec, repo, base_id="b", parent_ref="tasks-backend:aaa")
+    b = content_hash(spec, repo, base_id="b", parent_ref="tasks-backend:bbb")
+    assert a != b
