@@ -1,0 +1,86 @@
+"""Contract suite fixtures and the attack tally printed at the end of the run.
+
+Each auth-matrix case records its outcome as a ``user_property``; pytest-xdist ships those
+to the controller with the test reports, so the summary counts every worker's cases.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from faker import Faker
+
+from harness.attacks import AttackContext, AttackListener
+from harness.issuer_client import IssuerClient
+from harness.pytest_plugin import User, make_user
+
+from .support import ATTACK_PROPERTY
+
+_tally: dict[str, dict[str, Any]] = {}
+
+
+@pytest.fixture(scope="session")
+def listener() -> Iterator[AttackListener]:
+    """Where the jku/x5u attack tokens point: it must never receive a request."""
+    with AttackListener() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def trusted_jwks(issuer: IssuerClient) -> dict[str, Any]:
+    return issuer.jwks()
+
+
+@pytest.fixture
+def attack_context(
+    issuer: IssuerClient, trusted_jwks: dict[str, Any], user: User, listener: AttackListener
+) -> AttackContext:
+    return AttackContext.create(issuer, trusted_jwks, user.id, listener.url)
+
+
+@pytest.fixture
+def new_user(issuer: IssuerClient, faker_session: Faker) -> Callable[[], User]:
+    return lambda: make_user(issuer, faker_session)
+
+
+@pytest.fixture
+def create_task(api: httpx.Client) -> Callable[..., dict[str, Any]]:
+    def create(user: User, **fields: Any) -> dict[str, Any]:
+        body = {"title": "a task", **fields}
+        response = api.post(user.tasks_path, json=body, headers=user.headers)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    return create
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    for name, value in report.user_properties:
+        if name == ATTACK_PROPERTY:
+            case = json.loads(str(value))
+            _tally[case["name"]] = case
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not _tally:
+        return
+    cases = list(_tally.values())
+    attacks = [c for c in cases if not c["control"]]
+    accepted = [c["name"] for c in attacks if 200 <= c["status"] < 300]
+    server_errors = [c["name"] for c in cases if c["status"] >= 500]
+    controls = len(cases) - len(attacks)
+    line = (
+        f"attack corpus: {len(attacks)} attack cases tried, {len(accepted)} accepted, "
+        f"{len(server_errors)} server errors ({controls} documented control case accepted)"
+    )
+    terminalreporter.write_sep("=", "attack summary")
+    terminalreporter.write_line(line, bold=True, red=bool(accepted or server_errors))
+    if accepted or server_errors:
+        terminalreporter.write_line(f"accepted: {accepted}  5xx: {server_errors}", red=True)
