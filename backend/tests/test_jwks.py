@@ -177,3 +177,17 @@ async def test_same_unknown_kid_is_answered_from_the_negative_cache(
     api.clock.advance(COOLDOWN)
     assert await get_tasks(api, user_id, token) == 401
     assert jwks_server.jwks_hits == 2
+
+
+async def test_new_kid_first_seen_during_cooldown_is_accepted_once_it_ends(
+    api: Api, token_issuer: Issuer, jwks_server: IssuerServer, user_id: str
+) -> None:
+    assert await get_tasks(api, user_id, fresh(token_issuer, user_id)) == 200
+    new_kid = token_issuer.rotate()
+    # Within the cool-down of the first fetch: refused without asking the issuer...
+    assert await get_tasks(api, user_id, fresh(token_issuer, user_id, kid=new_kid)) == 401
+    assert jwks_server.jwks_hits == 1
+    # ...but not remembered as missing, since no fetch looked for it.
+    api.clock.advance(COOLDOWN)
+    assert await get_tasks(api, user_id, fresh(token_issuer, user_id, kid=new_kid)) == 200
+    assert jwks_server.jwks_hits == 2
