@@ -78,6 +78,18 @@ frontend-test: frontend/node_modules/.installed ## Frontend unit tests (vitest)
 backend-test: install ## Backend tests on SQLite and on a throw-away PostgreSQL
 	$(PYTEST) backend/tests -q -n $(WORKERS)
 
+.PHONY: migrate
+migrate: $(VENV)/.installed ## Upgrade the database at DATABASE_URL (default sqlite:///./todo.db) to head
+	$(PY) -m todo_api.migrate
+
+.PHONY: openapi
+openapi: $(VENV)/.installed ## Print the backend's OpenAPI document (JSON) on stdout
+	@$(PY) -m todo_api.openapi
+
+.PHONY: run-backend
+run-backend: $(VENV)/.installed ## The backend alone on 127.0.0.1:8000 (needs JWKS_URL, JWT_ISSUER, JWT_AUDIENCE)
+	$(VENV)/bin/uvicorn todo_api.main:app --host 127.0.0.1 --port 8000
+
 .PHONY: harness-test
 harness-test: install ## Harness unit tests (issuer, CLI, providers)
 	$(PYTEST) tests/harness -q
