@@ -18,11 +18,8 @@ function isProtected(pathname: string): boolean {
 export function proxy(request: NextRequest): NextResponse {
   const { pathname, search } = request.nextUrl;
   if (isProtected(pathname) && !getSessionCookie(request)) {
-    // A relative Location keeps whatever host and port the browser used.
-    return new NextResponse(null, {
-      status: 307,
-      headers: { Location: `/login?next=${encodeURIComponent(`${pathname}${search}`)}` },
-    });
+    // Resolved against the request URL, i.e. the host and port the browser used.
+    return NextResponse.redirect(new URL(`/login?next=${encodeURIComponent(`${pathname}${search}`)}`, request.url));
   }
 
   const nonce = createNonce();

@@ -1,0 +1,36 @@
+import { describe, expect, it, vi } from "vitest";
+
+import { ApiClient } from "@/lib/api/client";
+import { TokenManager } from "@/lib/api/token";
+import { createSessionExpiredHandler } from "@/lib/session-expiry";
+
+import { errorBody, flushPromises, jsonResponse, tokenSource } from "./helpers";
+
+describe("401 end to end through the client", () => {
+  it("renews once, retries once, then signs out and redirects to /login?next=... once for all callers", async () => {
+    const fetchToken = vi.fn(tokenSource());
+    const tokens = new TokenManager(fetchToken);
+    const navigate = vi.fn<(url: string) => void>();
+    const signOut = vi.fn(async () => ({}));
+    const onUnauthorized = createSessionExpiredHandler({
+      signOut,
+      forget: () => tokens.clear(),
+      notify: () => undefined,
+      navigate,
+      currentPath: () => "/tasks?filter=completed",
+    });
+    const fetchMock = vi.fn<typeof fetch>(async () => jsonResponse(401, errorBody("invalid_token", "expired")));
+    const client = new ApiClient({ baseUrl: "http://api.test", tokens, onUnauthorized, fetch: fetchMock });
+
+    const results = await Promise.allSettled([client.get("/api/u/tasks"), client.get("/api/u/tasks?x=1")]);
+    await flushPromises();
+
+    expect(results.every((r) => r.status === "rejected")).toBe(true);
+    expect(signOut).toHaveBeenCalledTimes(1);
+    expect(navigate).toHaveBeenCalledTimes(1);
+    expect(navigate).toHaveBeenCalledWith("/login?next=%2Ftasks%3Ffilter%3Dcompleted&reason=expired");
+    // Two requests, each sent twice; the first token and its renewal are shared by both.
+    expect(fetchMock).toHaveBeenCalledTimes(4);
+    expect(fetchToken).toHaveBeenCalledTimes(2);
+  });
+});

@@ -1,0 +1,52 @@
+import path from "node:path";
+
+import { describe, expect, it } from "vitest";
+
+import { parseDatabaseUrl } from "@/lib/auth-db";
+import { buildCsp } from "@/lib/csp";
+
+describe("parseDatabaseUrl", () => {
+  it("recognises PostgreSQL URLs, including the backend's driver-suffixed form", () => {
+    expect(parseDatabaseUrl("postgres://u:p@db:5432/app")).toEqual({
+      kind: "postgres",
+      connectionString: "postgresql://u:p@db:5432/app",
+    });
+    expect(parseDatabaseUrl("postgresql+psycopg://u:p@127.0.0.1:5432/app")).toEqual({
+      kind: "postgres",
+      connectionString: "postgresql://u:p@127.0.0.1:5432/app",
+    });
+  });
+
+  it("treats anything else as a SQLite file, ./auth.db by default", () => {
+    const cwd = "/srv/app";
+    expect(parseDatabaseUrl(undefined, cwd)).toEqual({ kind: "sqlite", filename: path.resolve(cwd, "auth.db") });
+    expect(parseDatabaseUrl("data/auth.db", cwd)).toEqual({ kind: "sqlite", filename: "/srv/app/data/auth.db" });
+    expect(parseDatabaseUrl("file:./x.db", cwd)).toEqual({ kind: "sqlite", filename: "/srv/app/x.db" });
+    expect(parseDatabaseUrl("file:///var/lib/auth.db", cwd)).toEqual({ kind: "sqlite", filename: "/var/lib/auth.db" });
+    expect(parseDatabaseUrl("sqlite:///./y.db", cwd)).toEqual({ kind: "sqlite", filename: "/srv/app/y.db" });
+    expect(parseDatabaseUrl("sqlite:////tmp/z.db", cwd)).toEqual({ kind: "sqlite", filename: "/tmp/z.db" });
+  });
+
+  it("refuses in-memory SQLite", () => {
+    expect(() => parseDatabaseUrl(":memory:")).toThrow(/in-memory/);
+  });
+});
+
+describe("buildCsp", () => {
+  const directives = (csp: string) =>
+    Object.fromEntries(csp.split("; ").map((d) => [d.split(" ")[0], d.split(" ").slice(1)]));
+
+  it("allows scripts only with the nonce and fetches only to self and the API", () => {
+    const csp = directives(buildCsp({ nonce: "abc", connectOrigins: ["http://localhost:8000"], development: false }));
+    expect(csp["script-src"]).toEqual(["'self'", "'nonce-abc'", "'strict-dynamic'"]);
+    expect(csp["connect-src"]).toEqual(["'self'", "http://localhost:8000"]);
+    expect(csp["frame-ancestors"]).toEqual(["'none'"]);
+    expect(csp["object-src"]).toEqual(["'none'"]);
+  });
+
+  it("adds eval and websockets only in development", () => {
+    const csp = directives(buildCsp({ nonce: "n", connectOrigins: [], development: true }));
+    expect(csp["script-src"]).toContain("'unsafe-eval'");
+    expect(csp["connect-src"]).toContain("ws:");
+  });
+});
