@@ -95,7 +95,9 @@ def _field_errors(exc: RequestValidationError) -> dict[str, str]:
         if error.get("type") == "json_invalid" or len(loc) < 2:
             name = loc[0] if loc else "request"
         else:
-            name = ".".join(loc[1:])
+            # ("body", "title", "constrained-str"): later parts name pydantic union members,
+            # not fields; no request model here nests objects, so the field is loc[1].
+            name = loc[1]
         fields.setdefault(name, str(error.get("msg", "invalid value")))
     return fields
 
@@ -107,6 +109,15 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's only 400: a body it cannot decode (e.g. not UTF-8). For the client that
+        # is an invalid body like any other, so it gets the documented 422.
+        return error_response(
+            422,
+            "validation_error",
+            "The request is not valid.",
+            fields={"body": "The body could not be decoded as JSON."},
+        )
     headers = dict(exc.headers or {})
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = BEARER_CHALLENGE
