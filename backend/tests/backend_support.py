@@ -12,6 +12,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from todo_api.logs import JsonFormatter
+from todo_api.settings import Settings
+
+ISSUER = "http://localhost:3000"
+AUDIENCE = "http://localhost:3000"
 
 
 class FakeClock:
@@ -72,3 +76,16 @@ async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
+
+
+def settings_for(database_url: str, jwks_url: str, /, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "jwks_url": jwks_url,
+        "jwt_issuer": ISSUER,
+        "jwt_audience": AUDIENCE,
+        "jwks_cooldown_seconds": 30,
+        "jwks_timeout_seconds": 2,
+        **overrides,
+    }
+    return Settings(**values)

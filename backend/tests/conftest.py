@@ -16,18 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from backend_support import Api, FakeClock
+from backend_support import AUDIENCE, ISSUER, Api, FakeClock, settings_for
 from faker import Faker
 from fastapi import FastAPI
 from todo_api.app import create_app
-from todo_api.settings import Settings
 
 from harness.issuer import Issuer
 from harness.issuer_server import IssuerServer
 from harness.postgres import TempPostgres
-
-ISSUER = "http://localhost:3000"
-AUDIENCE = "http://localhost:3000"
 
 
 @pytest.fixture
@@ -89,19 +85,6 @@ def jwks_server(token_issuer: Issuer) -> Iterator[IssuerServer]:
     with IssuerServer(token_issuer) as server:
         yield server
         server.recover()
-
-
-def settings_for(database_url: str, jwks_url: str, /, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "jwks_url": jwks_url,
-        "jwt_issuer": ISSUER,
-        "jwt_audience": AUDIENCE,
-        "jwks_cooldown_seconds": 30,
-        "jwks_timeout_seconds": 2,
-        **overrides,
-    }
-    return Settings(**values)
 
 
 AppFactory = Callable[..., AbstractAsyncContextManager[Api]]

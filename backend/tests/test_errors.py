@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
-from backend_support import Api, assert_error
+from backend_support import Api, assert_error, settings_for
 from fastapi import FastAPI
+from todo_api.app import create_app
+
+from harness.issuer import Issuer
+from harness.issuer_server import IssuerServer
+from harness.postgres import TempPostgres
 
 pytestmark = pytest.mark.anyio
 
@@ -165,3 +171,31 @@ async def test_openapi_documents_bearer_scheme_and_error_shape(api: Api) -> None
             schema = operation["responses"][status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorResponse"}
     assert "HTTPValidationError" not in document["components"]["schemas"]
+
+
+async def test_postgres_stopping_and_returning_is_503_then_200(
+    jwks_server: IssuerServer, token_issuer: Issuer, user_id: str
+) -> None:
+    # Its own cluster: stopping the shared one would disturb the other tests.
+    with TempPostgres() as cluster:
+        url = cluster.create_database("outage")
+        app = create_app(settings_for(url, jwks_server.jwks_url))
+        auth = {"Authorization": f"Bearer {token_issuer.mint(user_id)}"}
+        path = f"/api/{user_id}/tasks"
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+        ):
+            assert (
+                await http.post(path, json={"title": "before"}, headers=auth)
+            ).status_code == 201
+            cluster.stop()
+            down = await http.get(path, headers=auth)
+            assert_error(down, 503, "database_unavailable")
+            assert int(down.headers["retry-after"]) > 0
+            assert_error(await http.get("/readyz"), 503, "database_unavailable")
+            cluster.start()
+            back = await http.get(path, headers=auth)
+            assert back.status_code == 200
+            assert back.json()["total"] == 1
