@@ -21,11 +21,8 @@ WORKDIR /src
 COPY frontend/package.json frontend/package-lock.json frontend/.npmrc ./
 RUN npm ci
 COPY frontend/ ./
-RUN set -eux; \
-    npm run build; \
-    mkdir -p public .next/standalone/public .next/standalone/.next/static; \
-    cp -r .next/static/. .next/standalone/.next/static/; \
-    cp -r public/. .next/standalone/public/
+# The postbuild script copies .next/static and public into .next/standalone.
+RUN npm run build
 
 FROM debian:trixie-slim
 RUN set -eux; \

@@ -114,7 +114,7 @@ def test_containers_stack_serves_a_minted_token_and_cleans_up(
         tasks = f"{stack.backend_url}/api/{sub}/tasks"
         listed = http.get(tasks, headers=headers)
         assert listed.status_code == 200, listed.text
-        assert listed.json() == []
+        assert listed.json()["items"] == []
         created = http.post(tasks, headers=headers, json={"title": "survives a restart"})
         assert created.status_code == 201, created.text
 
@@ -135,7 +135,7 @@ def test_containers_stack_serves_a_minted_token_and_cleans_up(
         stack.start("postgres")
         assert http.get(f"{stack.backend_url}/readyz").status_code == 200
         again = http.get(tasks, headers=headers)
-        assert [t["title"] for t in again.json()] == ["survives a restart"]
+        assert [t["title"] for t in again.json()["items"]] == ["survives a restart"]
 
     assert any(leftovers(stack_name).values())
     stack.down()
