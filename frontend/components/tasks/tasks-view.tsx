@@ -98,7 +98,7 @@ export function TasksView({ user, ownerId, initialFilter }: TasksViewProps) {
       <main className="mx-auto max-w-3xl space-y-6 px-4 py-8" data-testid="tasks-page">
         <div className="flex flex-wrap items-end justify-between gap-3">
           <div>
-            <h1 className="text-2xl font-semibold text-slate-900">My tasks</h1>
+            <h1 className="text-2xl font-semibold text-slate-900">{ownerId === user.id ? "My tasks" : "Tasks"}</h1>
             {list.data ? (
               <p className="text-sm text-slate-600" data-testid="tasks-total" aria-live="polite">
                 {total === 1 ? "1 task" : `${total} tasks`}

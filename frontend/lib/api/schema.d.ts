@@ -4,61 +4,6 @@
  */
 
 export interface paths {
-    "/api/{user_id}/tasks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List own tasks, newest first */
-        get: operations["list_tasks_api__user_id__tasks_get"];
-        put?: never;
-        /** Create a task */
-        post: operations["create_task_api__user_id__tasks_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/{user_id}/tasks/{task_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Read a task */
-        get: operations["read_task_api__user_id__tasks__task_id__get"];
-        /** Replace a task */
-        put: operations["replace_task_api__user_id__tasks__task_id__put"];
-        post?: never;
-        /** Delete a task */
-        delete: operations["delete_task_api__user_id__tasks__task_id__delete"];
-        options?: never;
-        head?: never;
-        /** Change some fields of a task */
-        patch: operations["update_task_api__user_id__tasks__task_id__patch"];
-        trace?: never;
-    };
-    "/api/{user_id}/tasks/{task_id}/complete": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** Toggle completion */
-        patch: operations["toggle_task_api__user_id__tasks__task_id__complete_patch"];
-        trace?: never;
-    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -67,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** The process is up */
-        get: operations["healthz_healthz_get"];
+        get: operations["healthz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -84,13 +29,68 @@ export interface paths {
             cookie?: never;
         };
         /** The database answers */
-        get: operations["readyz_readyz_get"];
+        get: operations["readyz"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List own tasks, newest first */
+        get: operations["list_tasks"];
+        put?: never;
+        /** Create a task */
+        post: operations["create_task"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a task */
+        get: operations["read_task"];
+        /** Replace a task */
+        put: operations["replace_task"];
+        post?: never;
+        /** Delete a task */
+        delete: operations["delete_task"];
+        options?: never;
+        head?: never;
+        /** Change some fields of a task */
+        patch: operations["update_task"];
+        trace?: never;
+    };
+    "/api/{user_id}/tasks/{task_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Toggle completion */
+        patch: operations["toggle_task"];
         trace?: never;
     };
 }
@@ -206,7 +206,60 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_tasks_api__user_id__tasks_get: {
+    healthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+    };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            /** @description The database does not answer. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_tasks: {
         parameters: {
             query?: {
                 /** @description Filter by completion. */
@@ -235,6 +288,8 @@ export interface operations {
             /** @description Missing, malformed, expired or otherwise invalid token. */
             401: {
                 headers: {
+                    /** @description Always `Bearer error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -243,6 +298,15 @@ export interface operations {
             };
             /** @description The path's user id is not the token's subject. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than 64 KiB. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -259,9 +323,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Signing keys or the database unavailable; see Retry-After. */
+            /** @description Signing keys or the database unavailable. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -270,7 +336,7 @@ export interface operations {
             };
         };
     };
-    create_task_api__user_id__tasks_post: {
+    create_task: {
         parameters: {
             query?: never;
             header?: never;
@@ -298,6 +364,8 @@ export interface operations {
             /** @description Missing, malformed, expired or otherwise invalid token. */
             401: {
                 headers: {
+                    /** @description Always `Bearer error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -306,6 +374,15 @@ export interface operations {
             };
             /** @description The path's user id is not the token's subject. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request body larger than 64 KiB. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -322,9 +399,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Signing keys or the database unavailable; see Retry-After. */
+            /** @description Signing keys or the database unavailable. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -333,7 +412,7 @@ export interface operations {
             };
         };
     };
-    read_task_api__user_id__tasks__task_id__get: {
+    read_task: {
         parameters: {
             query?: never;
             header?: never;
@@ -358,6 +437,8 @@ export interface operations {
             /** @description Missing, malformed, expired or otherwise invalid token. */
             401: {
                 headers: {
+                    /** @description Always `Bearer error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -382,6 +463,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request body larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Invalid query or body; `fields` names each offending field. */
             422: {
                 headers: {
@@ -391,9 +481,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Signing keys or the database unavailable; see Retry-After. */
+            /** @description Signing keys or the database unavailable. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -402,7 +494,7 @@ export interface operations {
             };
         };
     };
-    replace_task_api__user_id__tasks__task_id__put: {
+    replace_task: {
         parameters: {
             query?: never;
             header?: never;
@@ -431,6 +523,8 @@ export interface operations {
             /** @description Missing, malformed, expired or otherwise invalid token. */
             401: {
                 headers: {
+                    /** @description Always `Bearer error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -455,6 +549,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request body larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Invalid query or body; `fields` names each offending field. */
             422: {
                 headers: {
@@ -464,9 +567,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Signing keys or the database unavailable; see Retry-After. */
+            /** @description Signing keys or the database unavailable. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -475,7 +580,7 @@ export interface operations {
             };
         };
     };
-    delete_task_api__user_id__tasks__task_id__delete: {
+    delete_task: {
         parameters: {
             query?: never;
             header?: never;
@@ -498,6 +603,8 @@ export interface operations {
             /** @description Missing, malformed, expired or otherwise invalid token. */
             401: {
                 headers: {
+                    /** @description Always `Bearer error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -522,6 +629,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request body larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Invalid query or body; `fields` names each offending field. */
             422: {
                 headers: {
@@ -531,9 +647,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Signing keys or the database unavailable; see Retry-After. */
+            /** @description Signing keys or the database unavailable. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -542,7 +660,7 @@ export interface operations {
             };
         };
     };
-    update_task_api__user_id__tasks__task_id__patch: {
+    update_task: {
         parameters: {
             query?: never;
             header?: never;
@@ -571,6 +689,8 @@ export interface operations {
             /** @description Missing, malformed, expired or otherwise invalid token. */
             401: {
                 headers: {
+                    /** @description Always `Bearer error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -595,6 +715,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request body larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Invalid query or body; `fields` names each offending field. */
             422: {
                 headers: {
@@ -604,9 +733,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Signing keys or the database unavailable; see Retry-After. */
+            /** @description Signing keys or the database unavailable. */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -615,7 +746,7 @@ export interface operations {
             };
         };
     };
-    toggle_task_api__user_id__tasks__task_id__complete_patch: {
+    toggle_task: {
         parameters: {
             query?: never;
             header?: never;
@@ -640,6 +771,8 @@ export interface operations {
             /** @description Missing, malformed, expired or otherwise invalid token. */
             401: {
                 headers: {
+                    /** @description Always `Bearer error="invalid_token"`. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -664,6 +797,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Request body larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Invalid query or body; `fields` names each offending field. */
             422: {
                 headers: {
@@ -673,62 +815,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Signing keys or the database unavailable; see Retry-After. */
+            /** @description Signing keys or the database unavailable. */
             503: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorResponse"];
-                };
-            };
-        };
-    };
-    healthz_healthz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
-                };
-            };
-        };
-    };
-    readyz_readyz_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
-                };
-            };
-            /** @description The database does not answer. */
-            503: {
-                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: string;
                     [name: string]: unknown;
                 };
                 content: {

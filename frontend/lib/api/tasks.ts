@@ -1,5 +1,5 @@
 import type { ApiClient } from "./client";
-import type { components, operations } from "./schema";
+import type { components, paths } from "./schema";
 
 type Schemas = components["schemas"];
 
@@ -8,7 +8,7 @@ export type TaskPage = Schemas["TaskPage"];
 export type TaskCreate = Schemas["TaskCreate"];
 export type TaskReplace = Schemas["TaskReplace"];
 export type TaskPatch = Schemas["TaskPatch"];
-export type TaskListQuery = NonNullable<operations["list_tasks_api__user_id__tasks_get"]["parameters"]["query"]>;
+export type TaskListQuery = NonNullable<paths["/api/{user_id}/tasks"]["get"]["parameters"]["query"]>;
 
 /** Largest page the API serves (its `limit` maximum). */
 export const MAX_PAGE_SIZE = 200;
