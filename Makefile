@@ -74,6 +74,13 @@ frontend/.next/standalone/server.js: frontend/node_modules/.installed $(FRONTEND
 frontend-test: frontend/node_modules/.installed ## Frontend unit tests (vitest)
 	cd frontend && npm test
 
+.PHONY: frontend-install
+frontend-install: frontend/node_modules/.installed ## Frontend node_modules from the lockfile (npm ci)
+
+.PHONY: frontend-lint
+frontend-lint: frontend/node_modules/.installed ## ESLint and tsc for the frontend
+	cd frontend && npm run --silent lint && npm run --silent typecheck
+
 .PHONY: backend-test
 backend-test: install ## Backend tests on SQLite and on a throw-away PostgreSQL
 	$(PYTEST) backend/tests -q -n $(WORKERS)
