@@ -1,0 +1,1 @@
+"""Benchmarks and the load generator; `bench/run_all.py` runs them and writes RESULTS.md."""
