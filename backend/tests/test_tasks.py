@@ -185,3 +185,20 @@ async def test_limits_are_inclusive(api: Api, bearer: Bearer, user_id: str) -> N
     assert len(str(task["title"])) == 200
     page = await api.http.get(f"/api/{user_id}/tasks", params={"limit": 200}, headers=auth)
     assert page.json()["limit"] == 200
+
+
+async def test_patch_field_errors_name_the_field(api: Api, bearer: Bearer, user_id: str) -> None:
+    auth = bearer(user_id)
+    task = await create(api, user_id, auth, title="t")
+    path = f"/api/{user_id}/tasks/{task['id']}"
+    error = assert_error(await api.http.patch(path, json={"title": ""}, headers=auth), 422)
+    assert set(error["fields"]) == {"title"}
+
+
+async def test_undecodable_body_is_422(api: Api, bearer: Bearer, user_id: str) -> None:
+    headers = {**bearer(user_id), "Content-Type": "application/json"}
+    response = await api.http.post(
+        f"/api/{user_id}/tasks", content=b"\xff\xfe\x00", headers=headers
+    )
+    error = assert_error(response, 422, "validation_error")
+    assert set(error["fields"]) == {"body"}
