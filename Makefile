@@ -111,10 +111,14 @@ e2e: install ## Playwright suite against a stack (MODE=auto|containers|local|sav
 
 # --- stack -------------------------------------------------------------------
 
+.PHONY: images
+images: install ## Build the container images (content-tagged: unchanged ones are skipped)
+	$(PY) -m harness.images
+
 .PHONY: up
 up: install ## Start the full stack for development and print its URLs
 	@if docker compose version >/dev/null 2>&1; then \
-		docker compose up -d --build --wait && \
+		$(PY) -m harness.images && docker compose up -d --wait && \
 		echo "frontend http://localhost:3000  backend http://localhost:8000"; \
 	else \
 		$(HARNESS) up --mode $(MODE); \

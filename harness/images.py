@@ -266,16 +266,20 @@ def _tail(lines: Iterable[str], count: int = 25) -> str:
     return "\n".join(list(lines)[-count:])
 
 
-def ensure_daemon() -> None:
-    done = _run("version", "--format", "{{.Server.Version}}")
+def local_images() -> dict[str, str]:
+    """Every tagged local image, ``repository:tag`` -> id, in one docker call (warm starts
+    check all tags at once instead of one inspect each)."""
+    done = _run("image", "ls", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}}\t{{.ID}}")
     if done.returncode != 0:
         reason = _tail(done.stderr.splitlines(), 1) or "no answer"
         raise ImageBuildError(f"Docker daemon not reachable: {reason}")
+    pairs = (line.split("\t", 1) for line in done.stdout.splitlines() if "\t" in line)
+    return {ref: image for ref, image in pairs}
 
 
-def ensure_base(root: Path, progress: Progress) -> str:
+def ensure_base(root: Path, progress: Progress, known: Mapping[str, str]) -> str:
     """The base image's id, building it with compose/bootstrap-base when missing."""
-    found = image_id(BASE_IMAGE)
+    found = known.get(BASE_IMAGE)
     if found:
         return found
     progress(f"base: {BASE_IMAGE} missing, building it with compose/bootstrap-base")
@@ -392,8 +396,8 @@ def ensure_images(
         parent = SPECS[name].parent
         if parent:
             wanted.add(parent)
-    ensure_daemon()
-    base_id = ensure_base(root, progress)
+    known = local_images()
+    base_id = ensure_base(root, progress, known)
     rules = IgnoreRules.load(root / ".dockerignore")
     certs_ready = False
     result: dict[str, BuiltImage] = {}
@@ -403,7 +407,7 @@ def ensure_images(
         parent_ref = result[spec.parent].ref if spec.parent else None
         content = content_hash(spec, root, base_id=base_id, parent_ref=parent_ref, rules=rules)
         ref = f"{spec.repository}:{content}"
-        if not force and image_id(ref):
+        if not force and ref in known:
             result[name] = BuiltImage(name, ref, False, time.monotonic() - started)
             continue
         if not certs_ready:
