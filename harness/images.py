@@ -314,6 +314,8 @@ def build_image(
     cmd = [
         _docker(),
         "build",
+        # A failed RUN would otherwise leave its intermediate container behind.
+        "--force-rm",
         "--network",
         "host",
         "-f",
@@ -399,7 +401,10 @@ def ensure_images(
     known = local_images()
     base_id = ensure_base(root, progress, known)
     rules = IgnoreRules.load(root / ".dockerignore")
-    certs_ready = False
+    # Written even when nothing is built, so `docker compose build` finds them too.
+    certs = detect_ca_certificates()
+    write_certs_context(certs, root / CERTS_DIR)
+    reported = False
     result: dict[str, BuiltImage] = {}
     for name in (n for n in BUILD_ORDER if n in wanted):
         spec = SPECS[name]
@@ -410,11 +415,9 @@ def ensure_images(
         if not force and ref in known:
             result[name] = BuiltImage(name, ref, False, time.monotonic() - started)
             continue
-        if not certs_ready:
-            certs = detect_ca_certificates()
-            write_certs_context(certs, root / CERTS_DIR)
+        if not reported:
             progress(f"certificates: {len(certs)} host CA file(s) passed into builds")
-            certs_ready = True
+            reported = True
         progress(f"{name}: building {ref}")
         build_image(spec, ref, root, content=content, parent_ref=parent_ref, progress=progress)
         _prune_old_tags(spec, ref)
