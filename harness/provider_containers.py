@@ -121,7 +121,7 @@ def _pg_ready(url: str) -> bool:
 def _healthy(info: dict[str, Any]) -> bool:
     if info.get("pg_url"):
         return _pg_ready(str(info["pg_url"]))
-    return http_ok(str(info["health"]), timeout=1.0)
+    return http_ok(str(info["probe"]), timeout=1.0)
 
 
 def _wait_healthy(client: Any, service: str, info: dict[str, Any], timeout: float) -> None:
@@ -183,21 +183,19 @@ class _Launcher:
             "alias": alias,
             "port": host_port,
             "probe": probe,
-            "health": probe,
             "pg_url": pg_url,
         }
         self.resources["containers"][service] = info
         try:
             container.start()
         finally:
-            wrapped = container._container
-            if wrapped is not None:
-                info["id"] = wrapped.id
+            with contextlib.suppress(Exception):  # not even created: the label sweep finds it
+                info["id"] = container.get_wrapped_container().id
             container.get_docker_client().client.close()
         return info
 
 
-def _issuer_env_command(stack: Stack, upstream: str) -> list[str]:
+def _issuer_command(stack: Stack, upstream: str) -> list[str]:
     return [
         "--issuer",
         stack.jwt_issuer,
@@ -375,7 +373,7 @@ def _start_all(
                 alias="issuer",
                 host_port=ports["issuer"],
                 env={},
-                command=_issuer_env_command(stack, internal["better_auth_jwks"]),
+                command=_issuer_command(stack, internal["better_auth_jwks"]),
                 probe=f"{stack.issuer_url}/healthz",
             ),
             lambda: launcher.start(
@@ -450,7 +448,7 @@ def fork(stack: Stack, config: StackConfig) -> Stack:
             alias=issuer_alias,
             host_port=ports["issuer"],
             env={},
-            command=_issuer_env_command(forked, main["internal"]["better_auth_jwks"]),
+            command=_issuer_command(forked, main["internal"]["better_auth_jwks"]),
             probe=f"{issuer_url}/healthz",
         )
         backend = launcher.start(
