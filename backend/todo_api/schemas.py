@@ -22,7 +22,8 @@ Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX, patte
 
 
 class TaskCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: the schema says boolean/string, so 0, "yes" or "1" are refused, not coerced.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     title: Title
     description: Description = ""
@@ -36,7 +37,7 @@ class TaskReplace(TaskCreate):
 class TaskPatch(BaseModel):
     """PATCH: only the fields present change; null is not a value for any of them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     # None only stands for "absent"; SkipJsonSchema keeps it out of the published schema.
     title: Title | SkipJsonSchema[None] = None
