@@ -18,9 +18,10 @@ from harness.attacks import AttackContext, AttackListener
 from harness.issuer_client import IssuerClient
 from harness.pytest_plugin import User, make_user
 
-from .support import ATTACK_PROPERTY
+from .support import ATTACK_PROPERTY, FUZZ_PROPERTY
 
 _tally: dict[str, dict[str, Any]] = {}
+_fuzz_cases: dict[str, int] = {}
 
 
 @pytest.fixture(scope="session")
@@ -66,21 +67,31 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if name == ATTACK_PROPERTY:
             case = json.loads(str(value))
             _tally[case["name"]] = case
+        elif name == FUZZ_PROPERTY:
+            _fuzz_cases[report.nodeid] = int(str(value))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or not _tally:
+    if hasattr(config, "workerinput") or not (_tally or _fuzz_cases):
         return
-    cases = list(_tally.values())
-    attacks = [c for c in cases if not c["control"]]
-    accepted = [c["name"] for c in attacks if 200 <= c["status"] < 300]
-    server_errors = [c["name"] for c in cases if c["status"] >= 500]
-    controls = len(cases) - len(attacks)
-    line = (
-        f"attack corpus: {len(attacks)} attack cases tried, {len(accepted)} accepted, "
-        f"{len(server_errors)} server errors ({controls} documented control case accepted)"
-    )
-    terminalreporter.write_sep("=", "attack summary")
-    terminalreporter.write_line(line, bold=True, red=bool(accepted or server_errors))
-    if accepted or server_errors:
-        terminalreporter.write_line(f"accepted: {accepted}  5xx: {server_errors}", red=True)
+    terminalreporter.write_sep("=", "contract summary")
+    if _tally:
+        cases = list(_tally.values())
+        attacks = [c for c in cases if not c["control"]]
+        accepted = [c["name"] for c in attacks if 200 <= c["status"] < 300]
+        server_errors = [c["name"] for c in cases if c["status"] >= 500]
+        controls = [c["name"] for c in cases if c["control"] and 200 <= c["status"] < 300]
+        line = (
+            f"attack corpus: {len(attacks)} attack cases tried, {len(accepted)} accepted, "
+            f"{len(server_errors)} server errors; {len(controls)} control case(s) accepted "
+            f"as documented ({', '.join(controls) or 'none'})"
+        )
+        failed = bool(accepted or server_errors)
+        terminalreporter.write_line(line, bold=True, red=failed, green=not failed)
+        if failed:
+            terminalreporter.write_line(f"accepted: {accepted}  5xx: {server_errors}", red=True)
+    if _fuzz_cases:
+        total = sum(_fuzz_cases.values())
+        terminalreporter.write_line(
+            f"schemathesis: {total} generated cases over {len(_fuzz_cases)} operations"
+        )

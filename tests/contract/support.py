@@ -13,8 +13,9 @@ from harness.stack import Stack
 
 T = TypeVar("T")
 
-# The user_property under which each auth-matrix case records its outcome.
+# user_properties: each auth-matrix case's outcome, each fuzz test's number of cases.
 ATTACK_PROPERTY = "attack_case"
+FUZZ_PROPERTY = "fuzz_cases"
 
 # Every /api route as (method, path template, JSON body); {user} and {task} are filled in.
 TASK_ROUTES: tuple[tuple[str, str, dict[str, Any] | None], ...] = (
