@@ -7,6 +7,7 @@ import { toast } from "sonner";
 
 import { useServices } from "@/components/providers";
 import { Alert, Button, Field, inputClass } from "@/components/ui";
+import { useHydrated } from "@/lib/use-hydrated";
 import { type FieldErrors, loginSchema, validate } from "@/lib/validation";
 
 import { signInErrorMessage } from "./auth-errors";
@@ -20,6 +21,8 @@ export function LoginForm({ next, expired }: { next: string; expired: boolean })
   const [errors, setErrors] = useState<FieldErrors<Values>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  // Before hydration a click would submit natively, putting the password in the URL.
+  const hydrated = useHydrated();
 
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -52,7 +55,7 @@ export function LoginForm({ next, expired }: { next: string; expired: boolean })
     setValues((current) => ({ ...current, [field]: event.target.value }));
 
   return (
-    <form noValidate onSubmit={onSubmit} className="space-y-4" data-testid="login-form" aria-label="Sign in">
+    <form noValidate method="post" onSubmit={onSubmit} className="space-y-4" data-testid="login-form" aria-label="Sign in">
       {expired ? (
         <Alert tone="info" testId="session-expired-notice">
           Your session has ended. Sign in again to continue where you left off.
@@ -87,7 +90,7 @@ export function LoginForm({ next, expired }: { next: string; expired: boolean })
           />
         )}
       </Field>
-      <Button type="submit" className="w-full" disabled={pending} data-testid="login-submit">
+      <Button type="submit" className="w-full" disabled={!hydrated || pending} data-testid="login-submit">
         {pending ? "Signing in…" : "Sign in"}
       </Button>
       <p className="text-center text-sm text-slate-600">

@@ -7,6 +7,7 @@ import { toast } from "sonner";
 
 import { useServices } from "@/components/providers";
 import { Alert, Button, Field, inputClass } from "@/components/ui";
+import { useHydrated } from "@/lib/use-hydrated";
 import { type FieldErrors, signupSchema, validate } from "@/lib/validation";
 
 import { signUpErrorMessage } from "./auth-errors";
@@ -20,6 +21,8 @@ export function SignupForm({ next }: { next: string }) {
   const [errors, setErrors] = useState<FieldErrors<Values>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
+  // Before hydration a click would submit natively, putting the password in the URL.
+  const hydrated = useHydrated();
 
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -52,7 +55,7 @@ export function SignupForm({ next }: { next: string }) {
     setValues((current) => ({ ...current, [field]: event.target.value }));
 
   return (
-    <form noValidate onSubmit={onSubmit} className="space-y-4" data-testid="signup-form" aria-label="Create account">
+    <form noValidate method="post" onSubmit={onSubmit} className="space-y-4" data-testid="signup-form" aria-label="Create account">
       {formError ? <Alert testId="signup-error">{formError}</Alert> : null}
       <Field id="signup-name" label="Name" error={errors.name} testId="signup-name">
         {(props) => (
@@ -102,7 +105,7 @@ export function SignupForm({ next }: { next: string }) {
           />
         )}
       </Field>
-      <Button type="submit" className="w-full" disabled={pending} data-testid="signup-submit">
+      <Button type="submit" className="w-full" disabled={!hydrated || pending} data-testid="signup-submit">
         {pending ? "Creating account…" : "Create account"}
       </Button>
       <p className="text-center text-sm text-slate-600">

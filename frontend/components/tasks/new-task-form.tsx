@@ -20,10 +20,10 @@ export function NewTaskForm({ ownerId }: { ownerId: string }) {
   // sessionStorage exists only in the browser: the form remounts with the draft once hydrated.
   const hydrated = useHydrated();
   const draft = hydrated ? loadDraft() : null;
-  return <NewTaskFormBody key={hydrated ? "browser" : "server"} ownerId={ownerId} draft={draft} />;
+  return <NewTaskFormBody key={hydrated ? "browser" : "server"} ownerId={ownerId} draft={draft} ready={hydrated} />;
 }
 
-function NewTaskFormBody({ ownerId, draft }: { ownerId: string; draft: TaskDraft | null }) {
+function NewTaskFormBody({ ownerId, draft, ready }: { ownerId: string; draft: TaskDraft | null; ready: boolean }) {
   const create = useCreateTask(ownerId);
   const [values, setValues] = useState<TaskDraft>(draft ?? EMPTY);
   const [errors, setErrors] = useState<FieldErrors<TaskDraft>>({});
@@ -68,6 +68,7 @@ function NewTaskFormBody({ ownerId, draft }: { ownerId: string; draft: TaskDraft
   return (
     <form
       noValidate
+      method="post"
       onSubmit={onSubmit}
       aria-label="Add a task"
       data-testid="new-task-form"
@@ -109,7 +110,7 @@ function NewTaskFormBody({ ownerId, draft }: { ownerId: string; draft: TaskDraft
         )}
       </Field>
       <div className="flex justify-end">
-        <Button type="submit" data-testid="new-task-submit">
+        <Button type="submit" disabled={!ready} data-testid="new-task-submit">
           Add task
         </Button>
       </div>
