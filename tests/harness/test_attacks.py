@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import jwt
@@ -242,3 +243,9 @@ def test_judge() -> None:
     assert judge(lower, 200) is Verdict.PASSED
     assert not Verdict.UNEXPECTED.failing
     assert Verdict.ACCEPTED.failing
+
+
+def test_every_case_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "suites.md").read_text()
+    missing = [a.name for a in ATTACKS if f"| `{a.name}` |" not in doc]
+    assert missing == []
