@@ -30,7 +30,6 @@ export function proxy(request: NextRequest): NextResponse {
 
   // Next reads the nonce from the request's CSP header and stamps it on its scripts.
   const requestHeaders = new Headers(request.headers);
-  requestHeaders.set("x-nonce", nonce);
   requestHeaders.set("Content-Security-Policy", csp);
   const response = NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set("Content-Security-Policy", csp);

@@ -30,7 +30,9 @@ export class AuthConfigError extends Error {
 export function loadAuthSettings(): AuthSettings {
   const production = readEnv("NODE_ENV") === "production";
   const baseURL =
-    readEnv("BETTER_AUTH_URL") ?? readEnv("NEXT_PUBLIC_BETTER_AUTH_URL") ?? `http://localhost:${readEnv("PORT") ?? "3000"}`;
+    readEnv("BETTER_AUTH_URL") ??
+    originOf(readEnv("NEXT_PUBLIC_BETTER_AUTH_URL")) ??
+    `http://localhost:${readEnv("PORT") ?? "3000"}`;
   const origin = originOf(baseURL);
   if (!origin) throw new AuthConfigError(`BETTER_AUTH_URL is not an absolute URL: ${baseURL}`);
   const secret = readEnv("BETTER_AUTH_SECRET");

@@ -30,7 +30,10 @@ export function withoutTrailingSlash(url: string): string {
 export interface PublicConfig {
   /** Base URL of the task API (no trailing slash). */
   apiUrl: string;
-  /** Browser-visible origin serving `/api/auth/*`. */
+  /**
+   * Better Auth's base for the browser client: an origin (the client appends `/api/auth`)
+   * or a full URL that already ends in the auth path.
+   */
   authUrl: string;
 }
 
@@ -44,8 +47,12 @@ export function configuredAuthOrigin(fallback?: string): string | undefined {
 }
 
 export function publicConfig(requestOrigin: string): PublicConfig {
+  const publicAuthUrl = readEnv("NEXT_PUBLIC_BETTER_AUTH_URL");
   return {
     apiUrl: withoutTrailingSlash(readEnv("NEXT_PUBLIC_API_URL") ?? DEFAULT_API_URL),
-    authUrl: configuredAuthOrigin(requestOrigin) ?? requestOrigin,
+    authUrl:
+      publicAuthUrl && originOf(publicAuthUrl)
+        ? withoutTrailingSlash(publicAuthUrl)
+        : (configuredAuthOrigin(requestOrigin) ?? requestOrigin),
   };
 }

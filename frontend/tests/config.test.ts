@@ -1,9 +1,10 @@
 import path from "node:path";
 
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 
 import { parseDatabaseUrl } from "@/lib/auth-db";
 import { buildCsp } from "@/lib/csp";
+import { publicConfig } from "@/lib/env";
 
 describe("parseDatabaseUrl", () => {
   it("recognises PostgreSQL URLs, including the backend's driver-suffixed form", () => {
@@ -48,5 +49,36 @@ describe("buildCsp", () => {
     const csp = directives(buildCsp({ nonce: "n", connectOrigins: [], development: true }));
     expect(csp["script-src"]).toContain("'unsafe-eval'");
     expect(csp["connect-src"]).toContain("ws:");
+  });
+});
+
+describe("publicConfig", () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it("reads the API and auth URLs at call time, not at build time", () => {
+    process.env.NEXT_PUBLIC_API_URL = "http://api.example:8001/";
+    process.env.BETTER_AUTH_URL = "http://app.example:3001";
+    delete process.env.NEXT_PUBLIC_BETTER_AUTH_URL;
+    expect(publicConfig("http://ignored:1")).toEqual({
+      apiUrl: "http://api.example:8001",
+      authUrl: "http://app.example:3001",
+    });
+    process.env.NEXT_PUBLIC_API_URL = "http://api.example:9009";
+    expect(publicConfig("http://ignored:1").apiUrl).toBe("http://api.example:9009");
+  });
+
+  it("keeps a full NEXT_PUBLIC_BETTER_AUTH_URL and falls back to the request origin", () => {
+    process.env.NEXT_PUBLIC_BETTER_AUTH_URL = "http://localhost:4000/api/auth/";
+    expect(publicConfig("http://x:1").authUrl).toBe("http://localhost:4000/api/auth");
+    delete process.env.NEXT_PUBLIC_BETTER_AUTH_URL;
+    delete process.env.BETTER_AUTH_URL;
+    delete process.env.NEXT_PUBLIC_API_URL;
+    expect(publicConfig("http://127.0.0.1:3000")).toEqual({
+      apiUrl: "http://localhost:8000",
+      authUrl: "http://127.0.0.1:3000",
+    });
   });
 });

@@ -26,7 +26,15 @@ export function TaskItem({ task, ownerId, onDelete }: TaskItemProps) {
   const toggle = useToggleTask(ownerId);
   const update = useUpdateTask(ownerId);
   const [edit, setEdit] = useState<EditState | null>(null);
+  // The cache update lands a tick after the click; the checkbox must follow the click at once.
+  const [clickedCompleted, setClickedCompleted] = useState<boolean | null>(null);
+  const completed = clickedCompleted ?? task.completed;
   const pending = isOptimistic(task);
+
+  const toggleCompleted = () => {
+    setClickedCompleted(!completed);
+    toggle.mutate({ taskId: task.id }, { onSettled: () => setClickedCompleted(null) });
+  };
 
   const startEditing = () => setEdit({ values: { title: task.title, description: task.description }, errors: {} });
 
@@ -50,7 +58,7 @@ export function TaskItem({ task, ownerId, onDelete }: TaskItemProps) {
     <li
       data-testid="task-item"
       data-task-id={task.id}
-      data-completed={task.completed ? "true" : "false"}
+      data-completed={completed ? "true" : "false"}
       data-pending={pending ? "true" : undefined}
       className={cx("rounded-lg border border-slate-200 bg-white p-4 shadow-xs", pending && "opacity-60")}
     >
@@ -61,16 +69,16 @@ export function TaskItem({ task, ownerId, onDelete }: TaskItemProps) {
           <input
             type="checkbox"
             className="mt-1 size-4 shrink-0 accent-indigo-600"
-            checked={task.completed}
+            checked={completed}
             disabled={pending}
-            onChange={() => toggle.mutate({ taskId: task.id })}
-            aria-label={task.completed ? `Mark "${task.title}" as not done` : `Mark "${task.title}" as done`}
+            onChange={toggleCompleted}
+            aria-label={completed ? `Mark "${task.title}" as not done` : `Mark "${task.title}" as done`}
             data-testid="task-toggle"
           />
           <div className="min-w-0 flex-1">
             <p
               data-testid="task-title"
-              className={cx("text-sm font-medium break-words", task.completed ? "text-slate-400 line-through" : "text-slate-900")}
+              className={cx("text-sm font-medium break-words", completed ? "text-slate-400 line-through" : "text-slate-900")}
             >
               {task.title}
             </p>
