@@ -40,7 +40,10 @@ class Step:
 
 def pytest_step(name: str, *args: str) -> Step:
     junit = RESULTS / f"junit-{name}.xml"
-    return Step(name, [str(VENV_BIN / "pytest"), *args, f"--junitxml={junit}"], junit=junit)
+    # pytest-playwright empties its --output folder when a session starts: one folder per
+    # step, so a later step cannot wipe an earlier one's traces and screenshots.
+    output = f"--output={RESULTS / name}"
+    return Step(name, [str(VENV_BIN / "pytest"), *args, f"--junitxml={junit}", output], junit=junit)
 
 
 def junit_counts(path: Path) -> tuple[int, int, int]:
