@@ -15,6 +15,7 @@ from harness.images import (
     write_certs_context,
 )
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PEM = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
@@ -140,3 +141,25 @@ def test_parent_image_is_part_of_the_hash(repo: Path) -> None:
     a = content_hash(spec, repo, base_id="b", parent_ref="tasks-backend:aaa")
     b = content_hash(spec, repo, base_id="b", parent_ref="tasks-backend:bbb")
     assert a != b
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_every_copied_path_is_in_the_context_and_in_the_hash(name: str) -> None:
+    """A COPY source outside the image's inputs would change the image without changing
+    its tag; one excluded by .dockerignore would fail the build."""
+    spec = SPECS[name]
+    rules = IgnoreRules.load(REPO_ROOT / ".dockerignore")
+    lines = (REPO_ROOT / spec.dockerfile).read_text().splitlines()
+    copies = [line.split()[1:] for line in lines if line.startswith("COPY ")]
+    sources = [
+        src.rstrip("/")
+        for args in copies
+        if not any(a.startswith("--from") for a in args)
+        for src in [a for a in args if not a.startswith("--")][:-1]
+    ]
+    assert sources, f"{spec.dockerfile} copies nothing from the context"
+    for src in sources:
+        if src == "compose/certs":  # generated; deliberately outside the hash
+            continue
+        assert not rules.excluded(src) or rules.may_reinclude_below(src), src
+        assert any(src == i or src.startswith(f"{i}/") for i in spec.inputs), src
