@@ -46,6 +46,8 @@ def test_compose_services_start_in_order_with_health_checks() -> None:
     assert services["frontend"]["depends_on"]["backend"]["condition"] == "service_healthy"
     assert services["issuer"]["profiles"] == ["issuer"]
     assert "pgdata:/var/lib/postgresql/data" in services["postgres"]["volumes"]
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "/readyz" in " ".join(services["backend"]["healthcheck"]["test"])
     for name, service in services.items():
         assert service["image"] == f"tasks-{name}:latest"
         assert service["build"]["dockerfile"] == f"compose/{name}.Dockerfile"
