@@ -443,22 +443,27 @@ def fork(stack: Stack, config: StackConfig) -> Stack:
     issuer_alias = f"issuer-{fork_id}"
     client = _docker_client()
     try:
-        issuer = launcher.start(
-            "issuer",
-            alias=issuer_alias,
-            host_port=ports["issuer"],
-            env={},
-            command=_issuer_command(forked, main["internal"]["better_auth_jwks"]),
-            probe=f"{issuer_url}/healthz",
-        )
-        backend = launcher.start(
-            "backend",
-            alias=f"backend-{fork_id}",
-            host_port=ports["backend"],
-            env=backend_env(
-                forked, main["internal"]["database_url"], f"http://{issuer_alias}:9000/jwks", config
+        issuer, backend = _in_parallel(
+            lambda: launcher.start(
+                "issuer",
+                alias=issuer_alias,
+                host_port=ports["issuer"],
+                env={},
+                command=_issuer_command(forked, main["internal"]["better_auth_jwks"]),
+                probe=f"{issuer_url}/healthz",
             ),
-            probe=f"{forked.backend_url}/readyz",
+            lambda: launcher.start(
+                "backend",
+                alias=f"backend-{fork_id}",
+                host_port=ports["backend"],
+                env=backend_env(
+                    forked,
+                    main["internal"]["database_url"],
+                    f"http://{issuer_alias}:9000/jwks",
+                    config,
+                ),
+                probe=f"{forked.backend_url}/readyz",
+            ),
         )
         _wait_healthy(client, "issuer", issuer, START_TIMEOUT)
         _wait_healthy(client, "backend", backend, START_TIMEOUT)
