@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -145,11 +146,13 @@ class User:
 
 
 def make_user(issuer: IssuerClient, fake: Faker) -> User:
-    user_id = fake.unique.uuid4()
+    # Random, not from the seeded Faker: a reused (`saved`) stack keeps earlier runs' data,
+    # and a repeated id would meet it.
+    user_id = str(uuid.uuid4())
     return User(
-        id=str(user_id),
-        token=issuer.mint(str(user_id)),
-        email=fake.unique.email(),
+        id=user_id,
+        token=issuer.mint(user_id),
+        email=f"{user_id[:8]}.{fake.unique.email()}",
         name=fake.name(),
     )
 

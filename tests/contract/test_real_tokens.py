@@ -7,6 +7,7 @@ way (200 on the user's own path, 403 on anyone else's).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -53,7 +54,8 @@ def sign_up(stack: Stack, fake: Faker) -> RealUser:
         base_url=stack.frontend_url, headers={"Origin": stack.frontend_url}, timeout=30.0
     ) as client:
         body = {
-            "email": fake.unique.email(),
+            # Random part: a reused (`saved`) stack already holds earlier runs' accounts.
+            "email": f"{secrets.token_hex(4)}.{fake.unique.email()}",
             "password": fake.password(length=16),
             "name": fake.name(),
         }
