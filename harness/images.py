@@ -28,8 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.provider_local import ProviderError
-from harness.stack import state_dir
+from harness.stack import ProviderError, state_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "debian:trixie-slim"

@@ -27,8 +27,7 @@ import psycopg
 
 from harness.images import ensure_images
 from harness.ports import free_port, http_ok, port_busy
-from harness.provider_local import ProviderError
-from harness.stack import Stack, StackConfig
+from harness.stack import ProviderError, Stack, StackConfig
 
 LABEL_STACK = "tasks-harness.stack"
 LABEL_RUN = "tasks-harness.run"
@@ -47,13 +46,13 @@ Progress = Callable[[str], None]
 
 
 def _docker_client() -> Any:
-    import docker  # type: ignore[import-untyped]
+    import docker
 
     return docker.from_env()
 
 
 def _not_found() -> type[Exception]:
-    from docker.errors import NotFound  # type: ignore[import-untyped]
+    from docker.errors import NotFound
 
     found: type[Exception] = NotFound
     return found

@@ -22,15 +22,11 @@ from typing import Any
 
 from harness.ports import free_port, http_ok, port_busy
 from harness.postgres import TempPostgres
-from harness.stack import Stack, StackConfig, state_dir
+from harness.stack import ProviderError, Stack, StackConfig, state_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FRONTEND_DIR = REPO_ROOT / "frontend"
 DATABASE = "tasks"
-
-
-class ProviderError(RuntimeError):
-    """A service could not be started; the message names it and shows its last log lines."""
 
 
 def standalone_server() -> Path:

@@ -21,6 +21,10 @@ Trust = Literal["both", "better-auth"]
 SERVICES = ("postgres", "issuer", "backend", "frontend")
 
 
+class ProviderError(RuntimeError):
+    """A service could not be started; the message names it and shows its last log lines."""
+
+
 def state_dir() -> Path:
     """Where keys, logs and the saved stack live (``HARNESS_HOME``, default ``./.harness``)."""
     return Path(os.environ.get("HARNESS_HOME", ".harness")).resolve()

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from harness import provider_containers
 from harness.provider_containers import backend_env, docker_available, frontend_env, leftovers
