@@ -62,7 +62,10 @@ test: install ## Everything: lint, unit suites, frontend build, contract + e2e i
 
 # --- frontend ------------------------------------------------------------------
 
-FRONTEND_SOURCES := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/.next -prune -o -type f -print 2>/dev/null)
+# Build inputs; harness/provider_local.py skips the same paths when it checks staleness.
+FRONTEND_SOURCES := $(shell find frontend \( -path frontend/node_modules -o -path frontend/.next \
+	-o -path frontend/tests -o -path frontend/coverage -o -path frontend/test-results \) -prune \
+	-o -type f ! -name '*.tsbuildinfo' ! -name '*.db' ! -name next-env.d.ts -print 2>/dev/null)
 
 .PHONY: frontend-build
 frontend-build: frontend/.next/standalone/server.js ## Production build of the frontend (standalone)

@@ -33,11 +33,18 @@ def standalone_server() -> Path:
     return FRONTEND_DIR / ".next" / "standalone" / "server.js"
 
 
+# Not build inputs: dependencies, outputs, tests and files tools rewrite as they run.
+_NOT_BUILD_INPUTS = ("node_modules", ".next", "tests", "coverage", "test-results")
+_NOT_BUILD_SUFFIXES = (".tsbuildinfo", ".db")
+
+
 def _newest_source_mtime() -> float:
     newest = 0.0
     for path in FRONTEND_DIR.rglob("*"):
         parts = path.relative_to(FRONTEND_DIR).parts
-        if parts and parts[0] in ("node_modules", ".next", "test-results", "coverage"):
+        if parts and parts[0] in _NOT_BUILD_INPUTS:
+            continue
+        if path.name == "next-env.d.ts" or path.name.endswith(_NOT_BUILD_SUFFIXES):
             continue
         if path.is_file():
             newest = max(newest, path.stat().st_mtime)
