@@ -8,6 +8,7 @@ On a failure, the Playwright trace, a screenshot and the services' logs are kept
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,8 @@ import pytest
 from faker import Faker
 from playwright.sync_api import BrowserContext, Page, Playwright, expect
 
-from harness.stack import SERVICES, Stack
+from harness.launch import resolve_mode, start_stack
+from harness.stack import SERVICES, Stack, StackConfig
 
 from .support import Account, Accounts, NetworkLog
 
@@ -37,12 +39,41 @@ _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _STACKS = pytest.StashKey[list[tuple[str, Stack]]]()
 
 
+# The token-expiry test's own stack: the token lifetime is a frontend setting, and forks of
+# the shared stack share its frontend. The app renews at 75 % of the lifetime.
+SHORT_TOKEN_CONFIG = StackConfig(name="e2e-short-token", jwt_expiration="5s", auth_rate_limit=False)
+SHORT_TOKEN_KEY = "e2e_short_token_stack"
+_short_token = pytest.StashKey[Stack]()
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Keep evidence of failures without paying for it on passing tests.
     if config.getoption("--tracing", default=None) == "off":
         config.option.tracing = "retain-on-failure"
     if config.getoption("--screenshot", default=None) == "off":
         config.option.screenshot = "only-on-failure"
+    # Started before any browser runs: creating Docker networks mid-run changes the host's
+    # addresses, and Chromium then fails in-flight loads with ERR_NETWORK_CHANGED.
+    mode_option = config.getoption("--stack-mode", default=None)
+    if mode_option in ("auto", "local", "containers") and not _is_worker(config):
+        mode, _ = resolve_mode(mode_option)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("e2e: starting a second stack with 5-second access tokens")
+        short = start_stack(mode, SHORT_TOKEN_CONFIG)
+        config.add_cleanup(short.down)
+        config.stash[_short_token] = short
+
+
+def pytest_configure_node(node: Any) -> None:
+    """xdist hook (controller side): hand the short-token stack to each worker."""
+    short = node.config.stash.get(_short_token, None)
+    if short is not None:
+        node.workerinput[SHORT_TOKEN_KEY] = json.dumps(short.to_state())
 
 
 @pytest.hookimpl(wrapper=True)
@@ -92,6 +123,25 @@ def service_logs_on_failure(
             except Exception as exc:  # a diagnostic aid must not hide the real failure
                 text = f"(logs unavailable: {exc})"
             (folder / f"{label}-{service}.log").write_text(text)
+
+
+@pytest.fixture(scope="session")
+def short_token_stack(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
+    """The stack with 5-second tokens: the run's own, else one started for this worker."""
+    config = request.config
+    if _is_worker(config) and SHORT_TOKEN_KEY in config.workerinput:  # type: ignore[attr-defined]
+        yield Stack.from_state(json.loads(config.workerinput[SHORT_TOKEN_KEY]))  # type: ignore[attr-defined]
+        return
+    started = config.stash.get(_short_token, None)
+    if started is not None:
+        yield started
+        return
+    # A reused (`saved`) stack: start one like it now.
+    own = start_stack(stack.mode, SHORT_TOKEN_CONFIG)
+    try:
+        yield own
+    finally:
+        own.down()
 
 
 @pytest.fixture

@@ -179,12 +179,17 @@ def login_url(frontend_url: str, next_path: str) -> re.Pattern[str]:
 
 
 def sign_in(page: Page, email: str, password: str) -> None:
+    # Submit buttons are enabled once React has hydrated; text typed before that would not
+    # reach the form's state.
+    expect(page.get_by_test_id("login-submit")).to_be_enabled()
     page.get_by_test_id("login-email").fill(email)
     page.get_by_test_id("login-password").fill(password)
     page.get_by_test_id("login-submit").click()
 
 
 def add_task(page: Page, title: str, description: str = "") -> None:
+    # The form remounts when it hydrates (to restore a draft): wait for it before typing.
+    expect(page.get_by_test_id("new-task-submit")).to_be_enabled()
     page.get_by_test_id("new-task-title").fill(title)
     if description:
         page.get_by_test_id("new-task-description").fill(description)

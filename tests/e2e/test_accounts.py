@@ -15,6 +15,7 @@ def test_sign_up_shows_field_errors_then_succeeds(
 ) -> None:
     page.goto("/signup")
     submit = page.get_by_test_id("signup-submit")
+    expect(submit).to_be_enabled()
 
     submit.click()
     expect(page.get_by_test_id("signup-name-error")).to_have_text("Enter your name.")

@@ -84,6 +84,7 @@ def test_parallel_requests_share_one_token_fetch(
         page.goto("/tasks")
     expect(page.get_by_test_id("tasks-loading")).to_be_visible()
 
+    expect(page.get_by_test_id("new-task-submit")).to_be_enabled()
     titles = [f"parallel {index:02d}" for index in range(20)]
     title = page.get_by_test_id("new-task-title")
     for text in titles:
