@@ -99,6 +99,8 @@ def test_sign_out_protects_pages_again(
 ) -> None:
     page = signed_in.new_page()
     page.goto("/tasks")
+    # The list has loaded, so the page is hydrated and the button has its handler.
+    expect(page.get_by_test_id("tasks-total")).to_be_visible()
     page.get_by_test_id("sign-out").click()
 
     expect(page).to_have_url(f"{base_url}/login")
