@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 from sqlmodel import Session
 
 from todo_api.auth import AuthRefused, Identity, Reason, TokenVerifier
@@ -92,8 +94,15 @@ OwnerId = Annotated[str, Depends(require_owner)]
 
 def get_session(request: Request) -> Iterator[Session]:
     engine: Engine = request.app.state.engine
-    with Session(engine) as session:
+    session = Session(engine)
+    try:
         yield session
+    finally:
+        # This runs once the response has started: the database dying after the last
+        # statement (the ROLLBACK on close fails) must not abort an answer that is already
+        # true, e.g. a committed write. The dead connection is discarded by the pool.
+        with contextlib.suppress(sa_exc.OperationalError, sa_exc.InterfaceError):
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]
