@@ -55,7 +55,7 @@ WEIGHTS: dict[str, int] = {
     "toggle": 10,
     "delete": 5,
 }
-WRITES = frozenset({"create", "replace", "update", "toggle", "delete"})
+KEEPALIVE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -211,8 +211,12 @@ class Load:
         self._random = random.Random(seed)
 
     async def run(self, stop: asyncio.Event) -> None:
+        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them,
+        # so a request never races the server's close (RemoteProtocolError).
         limits = httpx.Limits(
-            max_connections=len(self.users), max_keepalive_connections=len(self.users)
+            max_connections=len(self.users),
+            max_keepalive_connections=len(self.users),
+            keepalive_expiry=KEEPALIVE_SECONDS,
         )
         async with httpx.AsyncClient(
             base_url=self.backend_url, timeout=self.timeout, limits=limits
