@@ -54,7 +54,10 @@ def _start(mode_option: str, config: pytest.Config) -> Stack:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"harness: starting a stack with {why}")
-    stack = start_stack(mode, TEST_CONFIG)
+    try:
+        stack = start_stack(mode, TEST_CONFIG)
+    except Exception as exc:  # a start-up failure is one readable error, not a traceback
+        raise pytest.UsageError(f"harness: the {mode} stack did not start: {exc}") from exc
     _started["stack"] = stack
     return stack
 

@@ -1,5 +1,5 @@
 import type { QueryClient } from "@tanstack/react-query";
-import { toast } from "sonner";
+import { toastSessionExpired } from "./session-toast";
 
 import { type ApiLogEntry, ApiClient } from "./api/client";
 import { ApiError, defaultMessage, kindForStatus } from "./api/errors";
@@ -51,7 +51,7 @@ export function createServices(config: PublicConfig): Services {
   const onUnauthorized = createSessionExpiredHandler({
     signOut: () => authClient.signOut(),
     forget: resetSession,
-    notify: () => toast.error("Your session has ended. Please sign in again.", { testId: "toast-session-expired" }),
+    notify: toastSessionExpired,
     navigate: (url) => window.location.assign(url),
     currentPath: () => `${window.location.pathname}${window.location.search}`,
   });

@@ -2,11 +2,12 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
 import { toast } from "sonner";
 
 import { useServices } from "@/components/providers";
 import { Alert, Button, Field, inputClass } from "@/components/ui";
+import { toastSessionExpired } from "@/lib/session-toast";
 import { useHydrated } from "@/lib/use-hydrated";
 import { type FieldErrors, loginSchema, validate } from "@/lib/validation";
 
@@ -23,6 +24,12 @@ export function LoginForm({ next, expired }: { next: string; expired: boolean })
   const [pending, setPending] = useState(false);
   // Before hydration a click would submit natively, putting the password in the URL.
   const hydrated = useHydrated();
+
+  // The page that noticed the ended session navigated here with a full load, which wiped
+  // its toast: say it again where the user now is. The id keeps it to one toast.
+  useEffect(() => {
+    if (expired) toastSessionExpired();
+  }, [expired]);
 
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
