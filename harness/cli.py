@@ -45,6 +45,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def running_issuer(option: str | None) -> str | None:
+    """The issuer named on the command line, else the saved stack's, else none."""
+    if option is not None:
+        return option
+    saved = load_saved_stack()
+    return saved.issuer_url if saved else None
+
+
 def default_key_file() -> Path:
     return state_dir() / "issuer-keys.json"
 
@@ -198,10 +206,7 @@ def mint_token(
         claims["aud"] = aud
     if iss is not None:
         claims["iss"] = iss
-    url = issuer_url
-    if url is None:
-        saved = load_saved_stack()
-        url = saved.issuer_url if saved else None
+    url = running_issuer(issuer_url)
     try:
         if url:
             with IssuerClient(url) as client:
@@ -230,10 +235,7 @@ def jwks(
     issuer_url: Annotated[str | None, typer.Option(help="A running issuer.")] = None,
 ) -> None:
     """Print the mock issuer's public keys (JWKS)."""
-    url = issuer_url
-    if url is None:
-        saved = load_saved_stack()
-        url = saved.issuer_url if saved else None
+    url = running_issuer(issuer_url)
     try:
         if url:
             with IssuerClient(url) as client:
@@ -284,10 +286,7 @@ def audit(
     """
     from harness.audit import print_report, run_audit
 
-    url = issuer_url
-    if url is None:
-        saved = load_saved_stack()
-        url = saved.issuer_url if saved else None
+    url = running_issuer(issuer_url)
     if url is None:
         fail("no issuer: pass --issuer-url or start a stack with `harness up`", 2)
     try:

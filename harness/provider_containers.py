@@ -423,16 +423,9 @@ def fork(stack: Stack, config: StackConfig) -> Stack:
     }
     ports = _pick_ports({"issuer": 0, "backend": 0})
     issuer_url = f"http://127.0.0.1:{ports['issuer']}"
-    forked = Stack(
-        mode="containers",
-        frontend_url=stack.frontend_url,
-        backend_url=f"http://localhost:{ports['backend']}",
-        database_url=stack.database_url,
+    forked = stack.with_own_issuer(
         issuer_url=issuer_url,
-        jwt_issuer=stack.jwt_issuer,
-        jwt_audience=stack.jwt_audience,
-        trust="both",
-        jwks_url=f"{issuer_url}/jwks",
+        backend_url=f"http://localhost:{ports['backend']}",
         resources=resources,
     )
     # An existing network, attached to by name: testcontainers only needs its name.

@@ -301,16 +301,9 @@ def fork(stack: Stack, config: StackConfig) -> Stack:
     logs = Path(stack.resources["logs"])
     issuer_port, backend_port = free_port(), free_port()
     issuer_url = f"http://127.0.0.1:{issuer_port}"
-    forked = Stack(
-        mode="local",
-        frontend_url=stack.frontend_url,
-        backend_url=f"http://localhost:{backend_port}",
-        database_url=stack.database_url,
+    forked = stack.with_own_issuer(
         issuer_url=issuer_url,
-        jwt_issuer=stack.jwt_issuer,
-        jwt_audience=stack.jwt_audience,
-        trust="both",
-        jwks_url=f"{issuer_url}/jwks",
+        backend_url=f"http://localhost:{backend_port}",
         resources={"run_dir": str(run_dir), "logs": str(logs), "services": {}, "fork": True},
     )
     upstream = stack.frontend_url.replace("localhost", "127.0.0.1") + "/api/auth/jwks"

@@ -70,6 +70,23 @@ class Stack:
             self._issuer = IssuerClient(self.issuer_url)
         return self._issuer
 
+    def with_own_issuer(
+        self, *, issuer_url: str, backend_url: str, resources: dict[str, Any]
+    ) -> Stack:
+        """A fork's description: this stack's frontend and database, its own issuer and backend."""
+        return Stack(
+            mode=self.mode,
+            frontend_url=self.frontend_url,
+            backend_url=backend_url,
+            database_url=self.database_url,
+            issuer_url=issuer_url,
+            jwt_issuer=self.jwt_issuer,
+            jwt_audience=self.jwt_audience,
+            trust="both",
+            jwks_url=f"{issuer_url}/jwks",
+            resources=resources,
+        )
+
     def summary(self) -> dict[str, Any]:
         """The public description printed by ``harness up --json``."""
         data = asdict(self)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import jwt
@@ -26,20 +25,6 @@ from .support import assert_error, poll
 FIRST_USE_TIMEOUT = 45.0
 
 
-@dataclass(frozen=True)
-class RealUser:
-    id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    @property
-    def tasks_path(self) -> str:
-        return f"/api/{self.id}/tasks"
-
-
 @pytest.fixture
 def frontend(stack: Stack) -> Iterator[httpx.Client]:
     # Better Auth checks the Origin of state-changing requests against its base URL.
@@ -49,7 +34,7 @@ def frontend(stack: Stack) -> Iterator[httpx.Client]:
         yield client
 
 
-def sign_up(stack: Stack, fake: Faker) -> RealUser:
+def sign_up(stack: Stack, fake: Faker) -> User:
     with httpx.Client(
         base_url=stack.frontend_url, headers={"Origin": stack.frontend_url}, timeout=30.0
     ) as client:
@@ -64,10 +49,12 @@ def sign_up(stack: Stack, fake: Faker) -> RealUser:
         user_id = signed_up.json()["user"]["id"]
         issued = client.get("/api/auth/token")  # authenticated by the session cookie
         assert issued.status_code == 200, issued.text
-        return RealUser(id=user_id, token=issued.json()["token"])
+        return User(
+            id=user_id, token=issued.json()["token"], email=body["email"], name=body["name"]
+        )
 
 
-def until_accepted(api: httpx.Client, user: RealUser) -> httpx.Response:
+def until_accepted(api: httpx.Client, user: User) -> httpx.Response:
     def probe() -> httpx.Response | None:
         response = api.get(user.tasks_path, headers=user.headers)
         return None if response.status_code == 401 else response
