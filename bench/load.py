@@ -458,6 +458,11 @@ def summarize(samples: Sequence[Sample], seconds: float) -> Summary:
     return Summary(seconds, len(samples), Counter(s.outcome for s in samples), pcts)
 
 
+def figure(name: str, value: str) -> str:
+    """One figure per line, label first: what `bench/run_all.py` and other tools read."""
+    return f"{name:<44} {value}"
+
+
 def report_lines(load: Load, summary: Summary, verdict: Verdict, prefix: str = "load") -> list[str]:
     users = load.users
     lines = [
@@ -482,7 +487,7 @@ def report_lines(load: Load, summary: Summary, verdict: Verdict, prefix: str = "
         (f"{prefix} cross-user rows", f"{len(verdict.cross_user)}"),
         (f"{prefix} ledger == database", "yes" if verdict.ok else "NO"),
     ]
-    return [f"{name:<36} {value}" for name, value in lines]
+    return [figure(name, value) for name, value in lines]
 
 
 def _rss_of_pids(pids: Iterable[int]) -> int | None:
@@ -520,7 +525,7 @@ def service_rss(stack: Stack, service: str) -> int | None:
     if stack.mode == "local":
         spec = stack.resources.get("services", {}).get(service)
         return _rss_of_pids(_process_group(int(spec["pid"]))) if spec else None
-    import docker  # type: ignore[import-untyped]
+    import docker  # type: ignore[import-untyped,unused-ignore]
 
     info = stack.resources.get("containers", {}).get(service)
     if not info:
@@ -540,7 +545,7 @@ def memory_lines(stack: Stack, prefix: str = "memory") -> list[str]:
     for service in ("backend", "frontend"):
         rss = service_rss(stack, service)
         value = f"{rss / 2**20:.1f} MiB" if rss is not None else "n/a"
-        lines.append(f"{f'{prefix} {service} RSS after load':<36} {value}")
+        lines.append(figure(f"{prefix} {service} RSS after load", value))
     return lines
 
 
@@ -576,7 +581,12 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(load.run_for(args.seconds))
         summary = summarize(load.samples, time.monotonic() - began)
         verdict = verify(stack.database_url, users, run_id)
-        for line in [*report_lines(load, summary, verdict), *memory_lines(stack)]:
+        label = f"({stack.mode})"
+        lines = [
+            *report_lines(load, summary, verdict, f"load {label}"),
+            *memory_lines(stack, f"memory {label}"),
+        ]
+        for line in lines:
             print(line, flush=True)
         for problem in [*load.mismatches, *verdict.problems, *verdict.cross_user][:20]:
             print(f"problem: {problem}", file=sys.stderr)

@@ -18,6 +18,7 @@ from .support import (
     describe,
     drive,
     failures,
+    figure,
     make_users,
     new_run_id,
     observe,
@@ -67,6 +68,6 @@ def test_backend_restart(stack: Stack, report: Callable[[list[str]], None]) -> N
     report(
         [
             *lines,
-            f"{'backend restart down for':<36} {marks['started'] - marks['stopping']:.1f} s",
+            figure("backend restart down for", f"{marks['started'] - marks['stopping']:.1f} s"),
         ]
     )

@@ -24,6 +24,7 @@ from .support import (
     describe,
     drive,
     failures,
+    figure,
     make_users,
     new_run_id,
     observe,
@@ -86,15 +87,17 @@ def test_database_outage(stack: Stack, report: Callable[[list[str]], None]) -> N
         assert stack.resources["services"]["backend"]["pid"] == backend_pid
 
     lines = checked_report(load, stack.database_url, f"db outage ({stack.mode})")
+    slowest = max(s.latency for s in during)
+    recovery = marks["ready"] - marks["accepting"]
     outage = summarize(during, marks["restart"] - marks["down"])
     p50, _, p99 = outage.latencies_ms
     report(
         [
             *lines,
-            f"{'db outage 503 answers while down':<36} {len(during)}",
-            f"{'db outage 503 latency p50':<36} {p50:.0f} ms",
-            f"{'db outage 503 latency p99':<36} {p99:.0f} ms",
-            f"{'db outage slowest 503':<36} {max(s.latency for s in during) * 1000:.0f} ms",
-            f"{'db outage ready after PG accepts':<36} {marks['ready'] - marks['accepting']:.2f} s",
+            figure("db outage 503 answers while down", f"{len(during)}"),
+            figure("db outage 503 latency p50", f"{p50:.0f} ms"),
+            figure("db outage 503 latency p99", f"{p99:.0f} ms"),
+            figure("db outage slowest 503", f"{slowest * 1000:.0f} ms"),
+            figure("db outage ready after PG accepts", f"{recovery:.2f} s"),
         ]
     )

@@ -24,6 +24,7 @@ from .support import (
     describe,
     drive,
     failures,
+    figure,
     make_users,
     new_run_id,
     observe,
@@ -93,13 +94,13 @@ def test_issuer_outage(fork: Callable[[float], Stack], report: Callable[[list[st
     during = [s for s in load.samples if marks["down"] <= s.started <= marks["up"]]
     assert len(during) > 0
 
+    recovery = marks["recovered"] - marks["up"]
     lines = checked_report(load, forked.database_url, f"issuer outage ({forked.mode})")
     report(
         [
             *lines,
-            f"{'issuer outage length':<36} {marks['up'] - marks['down']:.1f} s",
-            f"{'issuer outage requests while down':<36} {len(during)}",
-            f"{'issuer outage new kid accepted after':<36} "
-            f"{marks['recovered'] - marks['up']:.2f} s",
+            figure("issuer outage length", f"{marks['up'] - marks['down']:.1f} s"),
+            figure("issuer outage requests while down", f"{len(during)}"),
+            figure("issuer outage new kid accepted after", f"{recovery:.2f} s"),
         ]
     )

@@ -23,6 +23,7 @@ from .support import (
     describe,
     drive,
     failures,
+    figure,
     make_users,
     new_run_id,
     observe,
@@ -80,8 +81,8 @@ def test_key_rotation(fork: Callable[[float], Stack], report: Callable[[list[str
     report(
         [
             *lines,
-            f"{'key rotation requests old key':<36} {by_key['k1']}",
-            f"{'key rotation requests new key':<36} {by_key['k2']}",
-            f"{'key rotation JWKS fetches':<36} {hits}",
+            figure("key rotation requests old key", f"{by_key['k1']}"),
+            figure("key rotation requests new key", f"{by_key['k2']}"),
+            figure("key rotation JWKS fetches", f"{hits}"),
         ]
     )
