@@ -13,6 +13,8 @@ MODE     ?= auto
 # pytest-xdist workers for the stack suites.
 WORKERS  ?= 2
 SUB      ?= user-1
+LOAD_USERS   ?= 50
+LOAD_SECONDS ?= 20
 
 export NEXT_TELEMETRY_DISABLED := 1
 export TESTCONTAINERS_RYUK_DISABLED := true
@@ -51,7 +53,7 @@ lock: ## Re-pin Python dependencies (URL-free hash locks)
 lint: install ## ruff, mypy (strict), ESLint and tsc
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy harness backend/todo_api
+	$(VENV)/bin/mypy harness backend/todo_api bench tests/faults
 	cd frontend && npm run --silent lint && npm run --silent typecheck
 
 # --- tests -------------------------------------------------------------------
@@ -111,6 +113,14 @@ contract: install ## Contract suite against a stack (MODE=auto|containers|local|
 .PHONY: e2e
 e2e: install ## Playwright suite against a stack (MODE=auto|containers|local|saved)
 	$(PYTEST) tests/e2e -q -n $(WORKERS) --stack-mode=$(MODE)
+
+.PHONY: faults
+faults: install ## Load and fault scenarios on their own stack (MODE=auto|containers|local)
+	$(PYTEST) tests/faults -q --stack-mode=$(MODE)
+
+.PHONY: load
+load: install ## LOAD_USERS (50) users of mixed CRUD for LOAD_SECONDS (20) on the running stack
+	$(PY) bench/load.py --mode saved --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
 
 # --- stack -------------------------------------------------------------------
 

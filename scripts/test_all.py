@@ -73,7 +73,9 @@ def steps() -> list[Step]:
     plan = [
         Step("ruff", [str(VENV_BIN / "ruff"), "check", "."]),
         Step("ruff-format", [str(VENV_BIN / "ruff"), "format", "--check", "."]),
-        Step("mypy", [str(VENV_BIN / "mypy"), "harness", "backend/todo_api"]),
+        Step(
+            "mypy", [str(VENV_BIN / "mypy"), "harness", "backend/todo_api", "bench", "tests/faults"]
+        ),
         Step("frontend-lint", ["npm", "run", "--silent", "lint"], cwd=ROOT / "frontend"),
         Step("frontend-typecheck", ["npm", "run", "--silent", "typecheck"], cwd=ROOT / "frontend"),
         Step(
@@ -95,6 +97,8 @@ def steps() -> list[Step]:
         plan.append(
             pytest_step(f"e2e-{mode}", "tests/e2e", "-q", "-n", WORKERS, f"--stack-mode={mode}")
         )
+        # Its own stack and no xdist: the scenarios stop and start that stack's services.
+        plan.append(pytest_step(f"faults-{mode}", "tests/faults", "-q", f"--stack-mode={mode}"))
     return plan
 
 
