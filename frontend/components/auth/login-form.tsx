@@ -1,65 +1,35 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
-import { type FormEvent, useEffect, useState } from "react";
+import { useEffect } from "react";
 import { toast } from "sonner";
 
 import { useServices } from "@/components/providers";
 import { Alert, Button, Field, inputClass } from "@/components/ui";
 import { toastSessionExpired } from "@/lib/session-toast";
-import { useHydrated } from "@/lib/use-hydrated";
-import { type FieldErrors, loginSchema, validate } from "@/lib/validation";
+import { loginSchema } from "@/lib/validation";
 
 import { signInErrorMessage } from "./auth-errors";
+import { useAuthForm } from "./use-auth-form";
 
 type Values = { email: string; password: string };
 
 export function LoginForm({ next, expired }: { next: string; expired: boolean }) {
-  const { authClient, resetSession } = useServices();
-  const router = useRouter();
-  const [values, setValues] = useState<Values>({ email: "", password: "" });
-  const [errors, setErrors] = useState<FieldErrors<Values>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [pending, setPending] = useState(false);
-  // Before hydration a click would submit natively, putting the password in the URL.
-  const hydrated = useHydrated();
+  const { authClient } = useServices();
+  const { values, set, errors, formError, pending, hydrated, onSubmit } = useAuthForm<Values>({
+    initial: { email: "", password: "" },
+    schema: loginSchema,
+    submit: (data) => authClient.signIn.email(data),
+    errorMessage: signInErrorMessage,
+    onSuccess: () => toast.success("Signed in", { testId: "toast-signed-in" }),
+    next,
+  });
 
   // The page that noticed the ended session navigated here with a full load, which wiped
   // its toast: say it again where the user now is. The id keeps it to one toast.
   useEffect(() => {
     if (expired) toastSessionExpired();
   }, [expired]);
-
-  const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    setFormError(null);
-    const parsed = validate(loginSchema, values);
-    if (!parsed.ok) {
-      setErrors(parsed.errors);
-      return;
-    }
-    setErrors({});
-    setPending(true);
-    try {
-      const { error } = await authClient.signIn.email(parsed.data);
-      if (error) {
-        setFormError(signInErrorMessage(error));
-        return;
-      }
-    } catch {
-      setFormError(signInErrorMessage({ status: 0 }));
-      return;
-    } finally {
-      setPending(false);
-    }
-    resetSession();
-    toast.success("Signed in", { testId: "toast-signed-in" });
-    router.replace(next);
-  };
-
-  const set = (field: keyof Values) => (event: { target: { value: string } }) =>
-    setValues((current) => ({ ...current, [field]: event.target.value }));
 
   return (
     <form noValidate method="post" onSubmit={onSubmit} className="space-y-4" data-testid="login-form" aria-label="Sign in">

@@ -1,58 +1,27 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
-import { type FormEvent, useState } from "react";
 import { toast } from "sonner";
 
 import { useServices } from "@/components/providers";
 import { Alert, Button, Field, inputClass } from "@/components/ui";
-import { useHydrated } from "@/lib/use-hydrated";
-import { type FieldErrors, signupSchema, validate } from "@/lib/validation";
+import { signupSchema } from "@/lib/validation";
 
 import { signUpErrorMessage } from "./auth-errors";
+import { useAuthForm } from "./use-auth-form";
 
 type Values = { name: string; email: string; password: string };
 
 export function SignupForm({ next }: { next: string }) {
-  const { authClient, resetSession } = useServices();
-  const router = useRouter();
-  const [values, setValues] = useState<Values>({ name: "", email: "", password: "" });
-  const [errors, setErrors] = useState<FieldErrors<Values>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [pending, setPending] = useState(false);
-  // Before hydration a click would submit natively, putting the password in the URL.
-  const hydrated = useHydrated();
-
-  const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    setFormError(null);
-    const parsed = validate(signupSchema, values);
-    if (!parsed.ok) {
-      setErrors(parsed.errors);
-      return;
-    }
-    setErrors({});
-    setPending(true);
-    try {
-      const { error } = await authClient.signUp.email(parsed.data);
-      if (error) {
-        setFormError(signUpErrorMessage(error));
-        return;
-      }
-    } catch {
-      setFormError(signUpErrorMessage({ status: 0 }));
-      return;
-    } finally {
-      setPending(false);
-    }
-    resetSession();
-    toast.success("Account created. Welcome!", { testId: "toast-signed-up" });
-    router.replace(next);
-  };
-
-  const set = (field: keyof Values) => (event: { target: { value: string } }) =>
-    setValues((current) => ({ ...current, [field]: event.target.value }));
+  const { authClient } = useServices();
+  const { values, set, errors, formError, pending, hydrated, onSubmit } = useAuthForm<Values>({
+    initial: { name: "", email: "", password: "" },
+    schema: signupSchema,
+    submit: (data) => authClient.signUp.email(data),
+    errorMessage: signUpErrorMessage,
+    onSuccess: () => toast.success("Account created. Welcome!", { testId: "toast-signed-up" }),
+    next,
+  });
 
   return (
     <form noValidate method="post" onSubmit={onSubmit} className="space-y-4" data-testid="signup-form" aria-label="Create account">
