@@ -154,5 +154,5 @@ mint-token: ## Print a token for SUB (default user-1) signed by the stack's issu
 # --- benchmarks ----------------------------------------------------------------
 
 .PHONY: bench
-bench: install frontend-build ## Benchmarks; writes bench/RESULTS.md
-	$(PY) bench/run_all.py
+bench: install frontend-build ## Benchmarks; writes bench/RESULTS.md (BENCH_ARGS=--suites: suite times too)
+	$(PY) bench/run_all.py $(BENCH_ARGS)

@@ -18,6 +18,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = ("1", "auto")
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
+
+
+def browser_env() -> dict[str, str]:
+    """As `.ci/run` does: Debian's Chromium when present and no browser is chosen."""
+    env = dict(os.environ)
+    if "HARNESS_CHROMIUM" not in env and Path(DEBIAN_CHROMIUM).exists():
+        env["HARNESS_CHROMIUM"] = DEBIAN_CHROMIUM
+    return env
 
 
 def run(target: str, workers: str, mode: str) -> tuple[float, int]:
@@ -25,7 +34,7 @@ def run(target: str, workers: str, mode: str) -> tuple[float, int]:
     done = subprocess.run(
         ["make", "--no-print-directory", target, f"WORKERS={workers}", f"MODE={mode}"],
         cwd=ROOT,
-        env={**os.environ, "PYTEST_ADDOPTS": "-p no:cacheprovider"},
+        env={**browser_env(), "PYTEST_ADDOPTS": "-p no:cacheprovider"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         check=False,
