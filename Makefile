@@ -53,7 +53,7 @@ lock: ## Re-pin Python dependencies (URL-free hash locks)
 lint: install ## ruff, mypy (strict), ESLint and tsc
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy harness backend/todo_api bench tests/faults
+	$(VENV)/bin/mypy harness backend bench tests scripts
 	cd frontend && npm run --silent lint && npm run --silent typecheck
 
 # --- tests -------------------------------------------------------------------
