@@ -78,8 +78,14 @@ def steps() -> list[Step]:
         Step("frontend-typecheck", ["npm", "run", "--silent", "typecheck"], cwd=ROOT / "frontend"),
         Step(
             "frontend-unit",
-            ["npm", "test", "--", "--reporter=default", "--reporter=junit",
-             f"--outputFile.junit={RESULTS / 'junit-frontend-unit.xml'}"],
+            [
+                "npm",
+                "test",
+                "--",
+                "--reporter=default",
+                "--reporter=junit",
+                f"--outputFile.junit={RESULTS / 'junit-frontend-unit.xml'}",
+            ],
             cwd=ROOT / "frontend",
             junit=RESULTS / "junit-frontend-unit.xml",
         ),
@@ -89,8 +95,9 @@ def steps() -> list[Step]:
     ]
     for mode in providers():
         plan.append(
-            pytest_step(f"contract-{mode}", "tests/contract", "-q", "-n", WORKERS,
-                        f"--stack-mode={mode}")
+            pytest_step(
+                f"contract-{mode}", "tests/contract", "-q", "-n", WORKERS, f"--stack-mode={mode}"
+            )
         )
         plan.append(
             pytest_step(f"e2e-{mode}", "tests/e2e", "-q", "-n", WORKERS, f"--stack-mode={mode}")
