@@ -22,6 +22,18 @@ def services_restored(stack: Stack) -> Iterator[None]:
 
 
 @pytest.fixture
+def own_stack(stack: Stack, request: pytest.FixtureRequest) -> Stack:
+    """The stack this run started. Scenarios that stop its PostgreSQL or its backend must
+    not break a stack that `harness up` left running for someone (``--stack-mode=saved``)."""
+    if request.config.getoption("--stack-mode") == "saved":
+        raise pytest.UsageError(
+            "this scenario stops services of the stack: run it on its own stack "
+            "(--stack-mode=local or containers), not on a saved one"
+        )
+    return stack
+
+
+@pytest.fixture
 def fork(stack: Stack) -> Iterator[Callable[[float], Stack]]:
     """A private issuer + backend (shared database) with a given JWKS cool-down."""
     started: list[Stack] = []

@@ -40,7 +40,8 @@ CONNECTION_ERRORS = {
 
 
 @pytest.mark.faults
-def test_backend_restart(stack: Stack, report: Callable[[list[str]], None]) -> None:
+def test_backend_restart(own_stack: Stack, report: Callable[[list[str]], None]) -> None:
+    stack = own_stack
     run_id = new_run_id()
     load = Load(stack.backend_url, make_users(stack.issuer, USERS, run_id), run_id, pace=PACE)
     marks: dict[str, float] = {}

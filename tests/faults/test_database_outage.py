@@ -41,7 +41,8 @@ RECOVERY_SECONDS = 5.0
 
 
 @pytest.mark.faults
-def test_database_outage(stack: Stack, report: Callable[[list[str]], None]) -> None:
+def test_database_outage(own_stack: Stack, report: Callable[[list[str]], None]) -> None:
+    stack = own_stack
     run_id = new_run_id()
     users = make_users(stack.issuer, USERS, run_id)
     load = Load(stack.backend_url, users, run_id, pace=PACE, timeout=CLIENT_TIMEOUT)
