@@ -78,7 +78,9 @@ class TempPostgres:
         return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
     def init(self) -> TempPostgres:
-        base = Path(tempfile.mkdtemp(prefix="harness-pg-", dir=self._root))
+        # As root the cluster belongs to the postgres user, who may not traverse `root` (a
+        # 0700 parent, say): the system temp dir is reachable by every user.
+        base = Path(tempfile.mkdtemp(prefix="harness-pg-", dir=None if self._user else self._root))
         if self._user:
             entry = pwd.getpwnam(self._user)
             os.chown(base, entry.pw_uid, entry.pw_gid)

@@ -114,6 +114,10 @@ class Stack:
 
     def start(self, service: str) -> None:
         controller(self).start_service(service)
+        # A restarted process has a new pid: keep `harness down` (another process) able to stop it.
+        saved = load_saved_stack()
+        if saved is not None and saved.backend_url == self.backend_url:
+            save_stack(self)
 
     def fork(self, config: StackConfig | None = None) -> Stack:
         """A private issuer + backend sharing this stack's database and frontend."""

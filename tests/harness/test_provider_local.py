@@ -1,0 +1,129 @@
+"""Local provider smoke tests, driven as users drive it: `harness up/status/down` in a
+subprocess, then the stack over HTTP. Each test starts its own stack on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness import provider_local
+from harness.stack import Stack, StackConfig
+
+
+def harness(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HARNESS_HOME": str(home), "NO_COLOR": "1"},
+        check=False,
+        timeout=600,
+    )
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) has no status file of its own state R/S.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" not in status.read_text()
+
+
+def service_pids(stack: Stack) -> list[int]:
+    return [int(spec["pid"]) for spec in stack.resources["services"].values()]
+
+
+def test_cli_up_mint_restart_down_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_HOME", str(tmp_path))
+    up = harness(
+        "up", "--mode", "local", "--json",
+        "--frontend-port", "0", "--backend-port", "0", "--issuer-port", "0",
+        home=tmp_path,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    summary = json.loads(up.stdout)
+    for key in ("mode", "frontend_url", "backend_url", "database_url", "issuer_url"):
+        assert summary[key], key
+    assert summary["mode"] == "local"
+    saved = Stack.from_state(json.loads((tmp_path / "stack.json").read_text()))
+    resaved = saved
+    try:
+        with httpx.Client(timeout=15.0) as http:
+            assert http.get(f"{saved.backend_url}/readyz").status_code == 200
+            assert http.get(f"{saved.frontend_url}/api/health").status_code == 200
+
+            sub = f"user-{uuid.uuid4().hex[:8]}"
+            minted = harness("mint-token", "--sub", sub, home=tmp_path)
+            assert minted.returncode == 0, minted.stderr
+            headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
+            tasks = f"{saved.backend_url}/api/{sub}/tasks"
+            assert http.get(tasks, headers=headers).status_code == 200
+            other = f"{saved.backend_url}/api/someone-else/tasks"
+            assert http.get(other, headers=headers).status_code == 403
+
+            status = harness("status", "--json", home=tmp_path)
+            assert status.returncode == 0, status.stderr
+            assert json.loads(status.stdout)["services"] == {
+                "issuer": True, "frontend": True, "backend": True, "postgres": True,
+            }  # fmt: skip
+
+            # A restart from this process must be visible to `harness down` in another.
+            old_pid = int(saved.resources["services"]["backend"]["pid"])
+            saved.stop("backend")
+            saved.start("backend")
+            resaved = Stack.from_state(json.loads((tmp_path / "stack.json").read_text()))
+            new_pid = int(resaved.resources["services"]["backend"]["pid"])
+            assert new_pid != old_pid
+            assert http.get(tasks, headers=headers).status_code == 200
+
+            second = harness("up", "--mode", "local", home=tmp_path)
+            assert second.returncode == 1
+            assert "already up" in second.stderr
+    finally:
+        down = harness("down", home=tmp_path)
+    assert down.returncode == 0, down.stderr
+    pids = service_pids(resaved)
+    assert not [pid for pid in pids if pid_alive(pid)]
+    assert not Path(resaved.resources["run_dir"]).exists()
+    assert not (tmp_path / "stack.json").exists()
+
+
+@pytest.fixture
+def real_flow_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    monkeypatch.setenv("HARNESS_HOME", str(tmp_path))
+    stack = provider_local.up(StackConfig(trust="better-auth", name="smoke"))
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+def test_better_auth_trust_accepts_real_tokens_only(real_flow_stack: Stack) -> None:
+    stack = real_flow_stack
+    assert stack.jwks_url.endswith("/api/auth/jwks")
+    origin = {"Origin": stack.frontend_url}
+    with httpx.Client(base_url=stack.frontend_url, headers=origin, timeout=30.0) as frontend:
+        email = f"{uuid.uuid4().hex[:12]}@example.com"
+        body = {"email": email, "password": uuid.uuid4().hex, "name": "Smoke Test"}
+        signed_up = frontend.post("/api/auth/sign-up/email", json=body)
+        assert signed_up.status_code == 200, signed_up.text
+        user_id = signed_up.json()["user"]["id"]
+        token = frontend.get("/api/auth/token").json()["token"]
+    with httpx.Client(base_url=stack.backend_url, timeout=15.0) as api:
+        real = api.get(f"/api/{user_id}/tasks", headers={"Authorization": f"Bearer {token}"})
+        assert real.status_code == 200, real.text
+        minted = stack.issuer.mint(user_id)
+        refused = api.get(f"/api/{user_id}/tasks", headers={"Authorization": f"Bearer {minted}"})
+        assert refused.status_code == 401
