@@ -70,7 +70,9 @@ interface OptimisticOptions<TVariables, TResult> {
 function useOptimisticMutation<TVariables, TResult>(options: OptimisticOptions<TVariables, TResult>) {
   const queryClient = useQueryClient();
   const { ownerId } = options;
+  const mutationKey = taskKeys.forUser(ownerId);
   return useMutation<TResult, ApiError | Error, TVariables, { snapshot: ListSnapshot }>({
+    mutationKey,
     mutationFn: (variables) => options.run(variables),
     onMutate: async (variables) => {
       // In-flight fetches would overwrite the optimistic state with stale data.
@@ -84,7 +86,12 @@ function useOptimisticMutation<TVariables, TResult>(options: OptimisticOptions<T
     onSuccess: (result, variables) => {
       if (options.confirmed) updateLists(queryClient, ownerId, options.confirmed(result, variables));
     },
-    onSettled: () => queryClient.invalidateQueries({ queryKey: taskKeys.forUser(ownerId) }),
+    // Refetch once the last concurrent write has settled: a list fetched while other writes
+    // are still in flight can miss them and would then stand as the final state.
+    onSettled: () =>
+      queryClient.isMutating({ mutationKey }) === 1
+        ? queryClient.invalidateQueries({ queryKey: taskKeys.forUser(ownerId) })
+        : undefined,
   });
 }
 
