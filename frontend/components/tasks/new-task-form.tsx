@@ -24,7 +24,14 @@ export function NewTaskForm({ ownerId }: { ownerId: string }) {
 }
 
 function NewTaskFormBody({ ownerId, draft, ready }: { ownerId: string; draft: TaskDraft | null; ready: boolean }) {
-  const create = useCreateTask(ownerId);
+  // Drafts in flight by placeholder id: the stored draft is cleared when the API confirms
+  // (before the list shows the task as saved) and only if it was not edited meanwhile.
+  const inFlight = useRef(new Map<string, TaskDraft>());
+  const create = useCreateTask(ownerId, ({ tempId }) => {
+    const submitted = inFlight.current.get(tempId);
+    inFlight.current.delete(tempId);
+    if (submitted && sameDraft(loadDraft(), submitted)) clearDraft();
+  });
   const [values, setValues] = useState<TaskDraft>(draft ?? EMPTY);
   const [errors, setErrors] = useState<FieldErrors<TaskDraft>>({});
   const [restored, setRestored] = useState(draft !== null);
@@ -49,13 +56,13 @@ function NewTaskFormBody({ ownerId, draft, ready }: { ownerId: string; draft: Ta
     setValues(EMPTY);
     titleRef.current?.focus();
     // The stored draft stays until the API confirms: a session that ends now keeps it.
+    const tempId = `${OPTIMISTIC_PREFIX}${crypto.randomUUID()}`;
+    inFlight.current.set(tempId, submitted);
     create.mutate(
-      { ...parsed.data, tempId: `${OPTIMISTIC_PREFIX}${crypto.randomUUID()}` },
+      { ...parsed.data, tempId },
       {
-        onSuccess: () => {
-          if (sameDraft(loadDraft(), submitted)) clearDraft();
-        },
         onError: (error) => {
+          inFlight.current.delete(tempId);
           setValues((current) => (current.title === "" && current.description === "" ? submitted : current));
           if (isApiError(error) && error.kind === "validation") {
             setErrors({ title: error.fields.title, description: error.fields.description });

@@ -102,7 +102,8 @@ export interface NewTask {
   tempId: string;
 }
 
-export function useCreateTask(ownerId: string) {
+/** `onCreated` runs as soon as the API confirms, before the list shows the task as saved. */
+export function useCreateTask(ownerId: string, onCreated?: (variables: NewTask) => void) {
   const { tasks } = useServices();
   return useOptimisticMutation<NewTask, Task>({
     ownerId,
@@ -120,7 +121,10 @@ export function useCreateTask(ownerId: string) {
         updated_at: now,
       });
     },
-    confirmed: (task, { tempId }) => changeTask(tempId, () => task),
+    confirmed: (task, variables) => {
+      onCreated?.(variables);
+      return changeTask(variables.tempId, () => task);
+    },
   });
 }
 
