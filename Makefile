@@ -30,7 +30,7 @@ help: ## List the targets
 install: $(VENV)/.installed frontend/node_modules/.installed ## Python .venv and frontend node_modules (idempotent)
 
 $(VENV)/.installed: requirements.lock pyproject.toml backend/pyproject.toml
-	@command -v $(UV) >/dev/null || { echo "uv is missing: pip install uv" >&2; exit 1; }
+	@$(UV) --version >/dev/null 2>&1 || { echo "uv is missing: pip install uv" >&2; exit 1; }
 	$(UV) venv --quiet --allow-existing $(VENV)
 	$(UV) pip sync --quiet --python $(PY) requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e . -e backend
