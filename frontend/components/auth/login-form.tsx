@@ -5,11 +5,12 @@ import { useEffect } from "react";
 import { toast } from "sonner";
 
 import { useServices } from "@/components/providers";
-import { Alert, Button, Field, inputClass } from "@/components/ui";
+import { Alert, Button } from "@/components/ui";
 import { toastSessionExpired } from "@/lib/session-toast";
 import { loginSchema } from "@/lib/validation";
 
 import { signInErrorMessage } from "./auth-errors";
+import { AuthField } from "./auth-field";
 import { useAuthForm } from "./use-auth-form";
 
 type Values = { email: string; password: string };
@@ -39,34 +40,26 @@ export function LoginForm({ next, expired }: { next: string; expired: boolean })
         </Alert>
       ) : null}
       {formError ? <Alert testId="login-error">{formError}</Alert> : null}
-      <Field id="login-email" label="Email" error={errors.email} testId="login-email">
-        {(props) => (
-          <input
-            {...props}
-            type="email"
-            name="email"
-            autoComplete="email"
-            required
-            className={inputClass}
-            value={values.email}
-            onChange={set("email")}
-          />
-        )}
-      </Field>
-      <Field id="login-password" label="Password" error={errors.password} testId="login-password">
-        {(props) => (
-          <input
-            {...props}
-            type="password"
-            name="password"
-            autoComplete="current-password"
-            required
-            className={inputClass}
-            value={values.password}
-            onChange={set("password")}
-          />
-        )}
-      </Field>
+      <AuthField
+        form="login"
+        name="email"
+        label="Email"
+        type="email"
+        autoComplete="email"
+        value={values.email}
+        error={errors.email}
+        onChange={set("email")}
+      />
+      <AuthField
+        form="login"
+        name="password"
+        label="Password"
+        type="password"
+        autoComplete="current-password"
+        value={values.password}
+        error={errors.password}
+        onChange={set("password")}
+      />
       <Button type="submit" className="w-full" disabled={!hydrated || pending} data-testid="login-submit">
         {pending ? "Signing in…" : "Sign in"}
       </Button>

@@ -4,10 +4,11 @@ import Link from "next/link";
 import { toast } from "sonner";
 
 import { useServices } from "@/components/providers";
-import { Alert, Button, Field, inputClass } from "@/components/ui";
+import { Alert, Button } from "@/components/ui";
 import { signupSchema } from "@/lib/validation";
 
 import { signUpErrorMessage } from "./auth-errors";
+import { AuthField } from "./auth-field";
 import { useAuthForm } from "./use-auth-form";
 
 type Values = { name: string; email: string; password: string };
@@ -26,54 +27,37 @@ export function SignupForm({ next }: { next: string }) {
   return (
     <form noValidate method="post" onSubmit={onSubmit} className="space-y-4" data-testid="signup-form" aria-label="Create account">
       {formError ? <Alert testId="signup-error">{formError}</Alert> : null}
-      <Field id="signup-name" label="Name" error={errors.name} testId="signup-name">
-        {(props) => (
-          <input
-            {...props}
-            type="text"
-            name="name"
-            autoComplete="name"
-            required
-            className={inputClass}
-            value={values.name}
-            onChange={set("name")}
-          />
-        )}
-      </Field>
-      <Field id="signup-email" label="Email" error={errors.email} testId="signup-email">
-        {(props) => (
-          <input
-            {...props}
-            type="email"
-            name="email"
-            autoComplete="email"
-            required
-            className={inputClass}
-            value={values.email}
-            onChange={set("email")}
-          />
-        )}
-      </Field>
-      <Field
-        id="signup-password"
+      <AuthField
+        form="signup"
+        name="name"
+        label="Name"
+        type="text"
+        autoComplete="name"
+        value={values.name}
+        error={errors.name}
+        onChange={set("name")}
+      />
+      <AuthField
+        form="signup"
+        name="email"
+        label="Email"
+        type="email"
+        autoComplete="email"
+        value={values.email}
+        error={errors.email}
+        onChange={set("email")}
+      />
+      <AuthField
+        form="signup"
+        name="password"
         label="Password"
+        type="password"
+        autoComplete="new-password"
+        value={values.password}
         error={errors.password}
-        testId="signup-password"
         hint="At least 8 characters."
-      >
-        {(props) => (
-          <input
-            {...props}
-            type="password"
-            name="password"
-            autoComplete="new-password"
-            required
-            className={inputClass}
-            value={values.password}
-            onChange={set("password")}
-          />
-        )}
-      </Field>
+        onChange={set("password")}
+      />
       <Button type="submit" className="w-full" disabled={!hydrated || pending} data-testid="signup-submit">
         {pending ? "Creating account…" : "Create account"}
       </Button>
