@@ -43,6 +43,10 @@ class IssuerState:
         with self._lock:
             self.jwks_hits += 1
 
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.jwks_hits = 0
+
     def fail(self, seconds: float, mode: FailMode = "error") -> None:
         with self._lock:
             self.fail_mode = mode
@@ -153,7 +157,7 @@ def create_app(state: IssuerState) -> Starlette:
         return JSONResponse(state.stats())
 
     async def reset(_: Request) -> Response:
-        state.jwks_hits = 0
+        state.reset_counters()
         state.recover()
         return JSONResponse(state.stats())
 
@@ -243,7 +247,7 @@ class IssuerServer:
         self.state.recover()
 
     def reset_counters(self) -> None:
-        self.state.jwks_hits = 0
+        self.state.reset_counters()
 
     def start(self) -> IssuerServer:
         self._thread = threading.Thread(
