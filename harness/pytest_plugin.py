@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,6 +159,33 @@ def make_user(issuer: IssuerClient, fake: Faker) -> User:
         email=f"{user_id[:8]}.{fake.unique.email()}",
         name=fake.name(),
     )
+
+
+def frontend_client(stack: Stack) -> httpx.Client:
+    """An httpx client for the frontend. Better Auth checks the Origin of state-changing
+    requests against its base URL, so every request carries the frontend's own."""
+    return httpx.Client(
+        base_url=stack.frontend_url, headers={"Origin": stack.frontend_url}, timeout=30.0
+    )
+
+
+def sign_up(stack: Stack, fake: Faker) -> User:
+    """A real account: signed up through Better Auth's HTTP API, with a token it issued."""
+    with frontend_client(stack) as client:
+        body = {
+            # Random part: a reused (`saved`) stack already holds earlier runs' accounts.
+            "email": f"{secrets.token_hex(4)}.{fake.unique.email()}",
+            "password": fake.password(length=16),
+            "name": fake.name(),
+        }
+        signed_up = client.post("/api/auth/sign-up/email", json=body)
+        assert signed_up.status_code == 200, signed_up.text
+        user_id = signed_up.json()["user"]["id"]
+        issued = client.get("/api/auth/token")  # authenticated by the session cookie
+        assert issued.status_code == 200, issued.text
+        return User(
+            id=user_id, token=issued.json()["token"], email=body["email"], name=body["name"]
+        )
 
 
 @pytest.fixture

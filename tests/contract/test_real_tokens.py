@@ -7,7 +7,6 @@ way (200 on the user's own path, 403 on anyone else's).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +15,7 @@ import pytest
 from faker import Faker
 
 from harness.issuer_client import IssuerClient
-from harness.pytest_plugin import User
+from harness.pytest_plugin import User, frontend_client, sign_up
 from harness.stack import Stack
 
 from .support import assert_error, poll
@@ -27,31 +26,8 @@ FIRST_USE_TIMEOUT = 45.0
 
 @pytest.fixture
 def frontend(stack: Stack) -> Iterator[httpx.Client]:
-    # Better Auth checks the Origin of state-changing requests against its base URL.
-    with httpx.Client(
-        base_url=stack.frontend_url, headers={"Origin": stack.frontend_url}, timeout=30.0
-    ) as client:
+    with frontend_client(stack) as client:
         yield client
-
-
-def sign_up(stack: Stack, fake: Faker) -> User:
-    with httpx.Client(
-        base_url=stack.frontend_url, headers={"Origin": stack.frontend_url}, timeout=30.0
-    ) as client:
-        body = {
-            # Random part: a reused (`saved`) stack already holds earlier runs' accounts.
-            "email": f"{secrets.token_hex(4)}.{fake.unique.email()}",
-            "password": fake.password(length=16),
-            "name": fake.name(),
-        }
-        signed_up = client.post("/api/auth/sign-up/email", json=body)
-        assert signed_up.status_code == 200, signed_up.text
-        user_id = signed_up.json()["user"]["id"]
-        issued = client.get("/api/auth/token")  # authenticated by the session cookie
-        assert issued.status_code == 200, issued.text
-        return User(
-            id=user_id, token=issued.json()["token"], email=body["email"], name=body["name"]
-        )
 
 
 def until_accepted(api: httpx.Client, user: User) -> httpx.Response:

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from faker import Faker
 
 from harness import provider_local
+from harness.pytest_plugin import sign_up
 from harness.stack import Stack, StackConfig
 
 
@@ -113,17 +115,10 @@ def real_flow_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 def test_better_auth_trust_accepts_real_tokens_only(real_flow_stack: Stack) -> None:
     stack = real_flow_stack
     assert stack.jwks_url.endswith("/api/auth/jwks")
-    origin = {"Origin": stack.frontend_url}
-    with httpx.Client(base_url=stack.frontend_url, headers=origin, timeout=30.0) as frontend:
-        email = f"{uuid.uuid4().hex[:12]}@example.com"
-        body = {"email": email, "password": uuid.uuid4().hex, "name": "Smoke Test"}
-        signed_up = frontend.post("/api/auth/sign-up/email", json=body)
-        assert signed_up.status_code == 200, signed_up.text
-        user_id = signed_up.json()["user"]["id"]
-        token = frontend.get("/api/auth/token").json()["token"]
+    real_user = sign_up(stack, Faker())
     with httpx.Client(base_url=stack.backend_url, timeout=15.0) as api:
-        real = api.get(f"/api/{user_id}/tasks", headers={"Authorization": f"Bearer {token}"})
+        real = api.get(real_user.tasks_path, headers=real_user.headers)
         assert real.status_code == 200, real.text
-        minted = stack.issuer.mint(user_id)
-        refused = api.get(f"/api/{user_id}/tasks", headers={"Authorization": f"Bearer {minted}"})
+        minted = stack.issuer.mint(real_user.id)
+        refused = api.get(real_user.tasks_path, headers={"Authorization": f"Bearer {minted}"})
         assert refused.status_code == 401
