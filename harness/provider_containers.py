@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 
 from harness.images import ensure_images
+from harness.launch import docker_available
 from harness.ports import free_port, http_ok, port_busy
 from harness.stack import ProviderError, Stack, StackConfig
 
@@ -68,17 +69,6 @@ def configure_testcontainers() -> None:
 
     testcontainers_config.ryuk_disabled = True
     testcontainers_config.tc_host_override = "127.0.0.1"
-
-
-def docker_available() -> bool:
-    try:
-        client = _docker_client()
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception:
-        return False
 
 
 def _pick_ports(wanted: dict[str, int]) -> dict[str, int]:

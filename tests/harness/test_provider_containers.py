@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from harness import provider_containers
-from harness.provider_containers import backend_env, docker_available, frontend_env, leftovers
+from harness.launch import docker_available
+from harness.provider_containers import backend_env, frontend_env, leftovers
 from harness.stack import Stack, StackConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +88,7 @@ def stack_name() -> str:
 def containers_stack(stack_name: str) -> Iterator[Stack]:
     if not docker_available():
         pytest.skip(
-            "no Docker daemon answers (docker ping failed): the containers provider needs one"
+            "no Docker daemon answers (docker info failed): the containers provider needs one"
         )
     stack = provider_containers.up(
         StackConfig(name=stack_name, auth_rate_limit=False, jwks_cooldown_seconds=1)
