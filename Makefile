@@ -120,7 +120,7 @@ faults: install ## Load and fault scenarios on their own stack (MODE=auto|contai
 
 .PHONY: load
 load: install ## LOAD_USERS (50) users of mixed CRUD for LOAD_SECONDS (20) on the running stack
-	$(PY) bench/load.py --mode saved --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
+	$(PY) -m bench.load --mode saved --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
 
 # --- stack -------------------------------------------------------------------
 
@@ -155,4 +155,4 @@ mint-token: ## Print a token for SUB (default user-1) signed by the stack's issu
 
 .PHONY: bench
 bench: install frontend-build ## Benchmarks; writes bench/RESULTS.md (BENCH_ARGS=--suites: suite times too)
-	$(PY) bench/run_all.py $(BENCH_ARGS)
+	$(PY) -m bench.run_all $(BENCH_ARGS)

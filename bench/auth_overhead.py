@@ -31,7 +31,7 @@ from todo_api.deps import get_identity
 from todo_api.settings import Settings
 
 from harness.issuer import Issuer
-from harness.issuer_server import IssuerServer
+from harness.issuer import IssuerServer
 
 ORIGIN = "http://localhost:3000"
 USER = "bench-user"

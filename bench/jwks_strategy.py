@@ -25,9 +25,6 @@ import httpx
 import jwt
 from fastapi import FastAPI, Request
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from todo_api.app import create_app
 from todo_api.auth import Identity
 from todo_api.deps import get_identity
@@ -36,7 +33,7 @@ from todo_api.settings import Settings
 
 from bench.auth_overhead import running, with_real_auth_override
 from harness.issuer import Issuer
-from harness.issuer_server import IssuerServer
+from harness.issuer import IssuerServer
 
 ORIGIN = "http://localhost:3000"
 USER = "bench-user"

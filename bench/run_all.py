@@ -6,7 +6,7 @@ always compare variants measured side by side in the same process, so a busy mac
 shifts both sides alike. Nothing here passes or fails on a figure; a benchmark that
 crashes is recorded as such and makes the exit status 1.
 
-    .venv/bin/python bench/run_all.py [--quick] [--suites] [--providers local,containers]
+    .venv/bin/python -m bench.run_all [--quick] [--suites] [--providers local,containers]
 
 `--suites` adds `make contract` / `make e2e` wall times with 1 worker vs `-n auto`
 (several minutes each); `--quick` shortens every benchmark for a smoke run.
@@ -25,10 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from harness.launch import docker_available
+from harness.dockerd import docker_available
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -50,7 +47,11 @@ class Bench:
 
     @property
     def command(self) -> str:
-        return " ".join([".venv/bin/python", f"bench/{self.script}", *self.args])
+        return " ".join([".venv/bin/python", "-m", self.module, *self.args])
+
+    @property
+    def module(self) -> str:
+        return f"bench.{self.script.removesuffix('.py')}"
 
 
 def plan(quick: bool, suites: bool, providers: list[str]) -> list[Bench]:
@@ -120,7 +121,7 @@ def run(bench: Bench) -> None:
     started = time.monotonic()
     try:
         process = subprocess.Popen(
-            [PY, str(ROOT / "bench" / bench.script), *bench.args],
+            [PY, "-m", bench.module, *bench.args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

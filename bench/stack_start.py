@@ -18,10 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from harness.launch import docker_available, start_stack
+from harness.dockerd import docker_available, start_stack
 from harness.stack import Mode, StackConfig
 
 ROOT = Path(__file__).resolve().parent.parent

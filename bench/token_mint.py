@@ -21,12 +21,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from harness.issuer import Issuer
-from harness.issuer_client import IssuerClient
-from harness.issuer_server import IssuerServer
+from harness.issuer import IssuerClient
+from harness.issuer import IssuerServer
 
 HARNESS = Path(sys.executable).parent / "harness"
 

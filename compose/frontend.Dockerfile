@@ -1,7 +1,9 @@
-# Next.js frontend: `npm ci` + `next build` in a build stage, then a slim runtime holding only
-# the standalone server (output: "standalone"). Context: repository root.
+# Next.js frontend: `npm ci` in a deps stage; `next build` in a build stage, then a slim
+# runtime holding only the standalone server (output: "standalone"). The `dev` stage runs
+# `next dev` for hot reload, with the sources mounted over /src/{app,components,lib}.
+# Context: repository root.
 
-FROM debian:trixie-slim AS build
+FROM debian:trixie-slim AS deps
 # python3, make and g++ build better-sqlite3 from source (no prebuilt binary download).
 RUN set -eux; \
     apt-get update; \
@@ -20,6 +22,20 @@ ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
 WORKDIR /src
 COPY frontend/package.json frontend/package-lock.json frontend/.npmrc ./
 RUN npm ci
+
+FROM deps AS dev
+COPY frontend/ ./
+# next dev writes .next/ and next-env.d.ts here; the mounted sources stay read-only.
+RUN useradd --system --uid 10001 --user-group --home-dir /src --no-create-home app \
+    && mkdir -p .next && chown app:app /src /src/.next /src/tsconfig.json
+ENV NODE_ENV=development \
+    HOSTNAME=0.0.0.0 \
+    PORT=3000
+USER app
+EXPOSE 3000
+CMD ["node", "node_modules/next/dist/bin/next", "dev", "--hostname", "0.0.0.0", "--port", "3000"]
+
+FROM deps AS build
 COPY frontend/ ./
 # The postbuild script copies .next/static and public into .next/standalone.
 RUN npm run build

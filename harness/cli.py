@@ -1,30 +1,26 @@
-"""``harness``: bring the stack up and down, mint tokens, serve the mock issuer, audit an API."""
+"""``harness``: bring the stack up and down, mint tokens, serve the mock issuer, audit an API.
+
+Each command imports what it uses when it runs, so `harness mint-token` does not load the
+Docker SDK or the providers. Expected failures (``HarnessError``) print one line and exit 1
+(2 for bad arguments); anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import jwt
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from harness.durations import parse_duration
-from harness.issuer import Issuer
-from harness.issuer_client import IssuerClient
-from harness.launch import resolve_mode, start_stack
-from harness.stack import (
-    SERVICES,
-    StackConfig,
-    controller,
-    forget_saved_stack,
-    load_saved_stack,
-    save_stack,
-    state_dir,
-)
+from harness.config import ModeChoice, Trust
+from harness.errors import HarnessError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from harness.stack import Stack
 
 app = typer.Typer(
     name="harness",
@@ -36,70 +32,119 @@ app = typer.Typer(
 issuer_app = typer.Typer(help="The mock JWKS issuer.", no_args_is_help=True)
 app.add_typer(issuer_app, name="issuer")
 
-err = Console(stderr=True)
-out = Console()
+SERVICE_NAMES = ("postgres", "issuer", "backend", "frontend")
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def say(message: str) -> None:
+    """One line on stderr, prefixed like every harness message."""
+    sys.stderr.write(f"harness: {message}\n")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]harness: error:[/] {message}", highlight=False)
+    sys.stderr.write(f"harness: error: {message}\n")
     raise typer.Exit(code)
+
+
+def saved_stack_or_fail() -> Stack:
+    from harness.stack import load_saved_stack
+
+    stack = load_saved_stack()
+    if stack is None:
+        fail("no stack is up (start one with `harness up`)")
+    return stack
 
 
 def running_issuer(option: str | None) -> str | None:
     """The issuer named on the command line, else the saved stack's, else none."""
     if option is not None:
         return option
+    from harness.stack import load_saved_stack
+
     saved = load_saved_stack()
     return saved.issuer_url if saved else None
 
 
 def default_key_file() -> Path:
+    from harness.settings import state_dir
+
     return state_dir() / "issuer-keys.json"
 
 
 @app.command()
 def up(
-    mode: Annotated[str, typer.Option(help="auto, containers or local")] = "auto",
+    mode: Annotated[
+        ModeChoice | None,
+        typer.Option(
+            help="Provider (default: HARNESS_MODE, else auto: compose, containers, local)."
+        ),
+    ] = None,
+    hot_reload: Annotated[
+        bool, typer.Option("--hot-reload", help="next dev + uvicorn --reload on the sources.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
-    trust: Annotated[
-        str, typer.Option(help="both (mock issuer + Better Auth keys) or better-auth")
-    ] = "both",
+    trust: Annotated[Trust, typer.Option(help="Keys the backend accepts.")] = Trust.BETTER_AUTH,
     frontend_port: Annotated[int, typer.Option(help="0 picks a free port")] = 3000,
     backend_port: Annotated[int, typer.Option(help="0 picks a free port")] = 8000,
     issuer_port: Annotated[int, typer.Option(help="0 picks a free port")] = 9000,
+    postgres_port: Annotated[int, typer.Option(help="0 picks a free port")] = 0,
     jwt_expiration: Annotated[str, typer.Option(help="Better Auth token lifetime")] = "15m",
 ) -> None:
-    """Start postgres, issuer, backend and frontend; return once healthy, leave them running."""
-    if trust not in ("both", "better-auth"):
-        fail("--trust must be both or better-auth", 2)
+    """Start postgres, issuer, backend and frontend; return once healthy, leave them running.
+
+    A developer's stack: secrets come from `.env` (created with fresh ones when missing)
+    and the demo account is seeded; its email and password are printed with the URLs.
+    """
+    from harness.config import StackConfig
+    from harness.envfile import ensure_env_file
+    from harness.providers import start_stack
+    from harness.registry import DEVELOPMENT_ORDER, choose
+    from harness.settings import settings
+    from harness.stack import load_saved_stack, save_stack
+
     saved = load_saved_stack()
     if saved is not None:
         fail(f"a {saved.mode} stack is already up ({saved.frontend_url}): run `harness down` first")
-    try:
-        chosen, why = resolve_mode(mode)
-    except ValueError as exc:
-        fail(str(exc), 2)
-    err.print(f"harness: provider: {why}", highlight=False)
+    chosen, why = choose(mode or settings().mode, DEVELOPMENT_ORDER)
+    say(f"provider: {why}")
+    ensure_env_file(announce=say)
     config = StackConfig(
-        trust=trust,  # type: ignore[arg-type]
+        name="dev",
+        development=True,
+        hot_reload=hot_reload,
+        trust=trust,
         frontend_port=frontend_port,
         backend_port=backend_port,
         issuer_port=issuer_port,
+        postgres_port=postgres_port,
         jwt_expiration=jwt_expiration,
-        name="dev",
     )
-    try:
-        with err.status("starting the stack...") as status:
-            stack = start_stack(chosen, config, lambda msg: status.update(msg))
-    except Exception as exc:  # every provider failure becomes one readable line
-        fail(str(exc))
+    with _console(stderr=True).status("starting the stack...") as status:
+        stack = start_stack(chosen, config, lambda message: status.update(message))
     save_stack(stack)
     if as_json:
-        out.print_json(json.dumps(stack.summary()), indent=None)
+        sys.stdout.write(json.dumps(stack.summary()) + "\n")
         return
-    table = Table(title=f"stack up ({stack.mode})", show_header=False)
-    for key in ("frontend_url", "backend_url", "issuer_url", "database_url", "jwks_url"):
-        table.add_row(key, str(getattr(stack, key)))
+    _print_stack(stack, _console())
+
+
+def _print_stack(stack: Stack, out: Console) -> None:
+    from rich.table import Table
+
+    reload = ", hot reload" if stack.config.hot_reload else ""
+    table = Table(title=f"stack up ({stack.mode}{reload})", show_header=False)
+    table.add_row("frontend", stack.frontend_url)
+    table.add_row("backend", stack.backend_url)
+    table.add_row("issuer", stack.issuer_url)
+    table.add_row("database", stack.database_url)
+    table.add_row("backend trusts", f"{stack.jwks_url} ({stack.trust})")
+    if stack.demo is not None:
+        table.add_row("demo account", f"{stack.demo.email} / {stack.demo.password}")
     out.print(table)
     out.print("Mint a token: harness mint-token --sub <user-id>    Stop: harness down")
 
@@ -107,41 +152,44 @@ def up(
 @app.command()
 def down() -> None:
     """Stop and remove the stack `harness up` started (containers, processes, data)."""
+    from harness.stack import forget_saved_stack, load_saved_stack
+
     stack = load_saved_stack()
     if stack is None:
-        err.print("harness: no stack is up")
+        say("no stack is up")
         return
-    try:
-        stack.down()
-    except Exception as exc:
-        fail(f"could not remove the stack cleanly: {exc}")
+    stack.down()
     forget_saved_stack()
-    err.print(f"harness: {stack.mode} stack removed")
+    say(f"{stack.mode} stack removed")
 
 
 @app.command()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
-    """Show the running stack's URLs and which services are up."""
+    """Show the running stack's URLs and which services are up (exit 3: none is)."""
+    from harness.stack import load_saved_stack
+
     stack = load_saved_stack()
     if stack is None:
         if as_json:
-            out.print_json(json.dumps({"up": False}), indent=None)
+            sys.stdout.write(json.dumps({"up": False}) + "\n")
         else:
-            err.print("harness: no stack is up")
+            say("no stack is up")
         raise typer.Exit(3)
-    running = controller(stack).running()
+    running = stack.running()
     if as_json:
-        out.print_json(
-            json.dumps({"up": True, **stack.summary(), "services": running}), indent=None
-        )
+        body = {"up": True, **stack.summary(), "services": running}
+        sys.stdout.write(json.dumps(body) + "\n")
         return
+    from rich.table import Table
+
     table = Table(title=f"{stack.mode} stack")
     table.add_column("service")
     table.add_column("state")
-    for name in SERVICES:
+    for name in SERVICE_NAMES:
         table.add_row(name, "[green]running[/]" if running.get(name) else "[red]stopped[/]")
+    out = _console()
     out.print(table)
     out.print(
         f"frontend {stack.frontend_url}  backend {stack.backend_url}  issuer {stack.issuer_url}"
@@ -154,13 +202,9 @@ def logs(
     tail: Annotated[int, typer.Option(help="Last N lines (0: all)")] = 200,
 ) -> None:
     """Print a service's log."""
-    if service not in SERVICES:
-        fail(f"unknown service {service!r}: use one of {', '.join(SERVICES)}", 2)
-    stack = load_saved_stack()
-    if stack is None:
-        fail("no stack is up")
-    text = stack.logs(service)
-    lines = text.splitlines()
+    if service not in SERVICE_NAMES:
+        fail(f"unknown service {service!r}: use one of {', '.join(SERVICE_NAMES)}", 2)
+    lines = saved_stack_or_fail().logs(service).splitlines()
     sys.stdout.write("\n".join(lines[-tail:] if tail else lines) + "\n")
 
 
@@ -169,7 +213,7 @@ def _parse_claims(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep or not name:
-            fail(f"--claim expects NAME=VALUE, got {pair!r}", 2)
+            raise UsageError(f"--claim expects NAME=VALUE, got {pair!r}")
         # JSON when it parses (numbers, true, lists), else the plain string.
         try:
             claims[name] = json.loads(raw)
@@ -197,29 +241,36 @@ def mint_token(
     ] = False,
 ) -> None:
     """Print a token signed by the mock issuer (the running stack's when one is up)."""
+    from harness.durations import parse_duration
+
     try:
         seconds = -60.0 if expired else parse_duration(ttl)
     except ValueError as exc:
-        fail(str(exc), 2)
+        raise UsageError(str(exc)) from None
     claims = _parse_claims(claim or [])
     if aud is not None:
         claims["aud"] = aud
     if iss is not None:
         claims["iss"] = iss
     url = running_issuer(issuer_url)
+    _warn_if_not_trusted(issuer_url)
     try:
         if url:
+            from harness.issuer.client import IssuerClient
+
             with IssuerClient(url) as client:
                 token = client.mint(sub, ttl=seconds, claims=claims, kid=kid)
         else:
+            from harness.issuer.keys import Issuer
+
             token = Issuer(key_file=default_key_file()).mint(
                 sub, ttl=seconds, claims=claims, kid=kid
             )
     except KeyError:
         fail(f"unknown kid {kid!r}")
-    except Exception as exc:
-        fail(str(exc))
     if as_json:
+        import jwt
+
         body = {
             "header": jwt.get_unverified_header(token),
             "claims": jwt.decode(token, options={"verify_signature": False}),
@@ -230,20 +281,34 @@ def mint_token(
         sys.stdout.write(token + "\n")
 
 
+def _warn_if_not_trusted(issuer_url: str | None) -> None:
+    if issuer_url is not None:
+        return
+    from harness.stack import load_saved_stack
+
+    saved = load_saved_stack()
+    if saved is not None and saved.trust is Trust.BETTER_AUTH:
+        say(
+            "note: the running stack's backend trusts Better Auth's keys only and will refuse "
+            "this token; start it with `harness up --trust both` to accept minted tokens"
+        )
+
+
 @app.command()
 def jwks(
     issuer_url: Annotated[str | None, typer.Option(help="A running issuer.")] = None,
 ) -> None:
     """Print the mock issuer's public keys (JWKS)."""
     url = running_issuer(issuer_url)
-    try:
-        if url:
-            with IssuerClient(url) as client:
-                data = client.jwks()
-        else:
-            data = Issuer(key_file=default_key_file()).jwks()
-    except Exception as exc:
-        fail(str(exc))
+    if url:
+        from harness.issuer.client import IssuerClient
+
+        with IssuerClient(url) as client:
+            data = client.jwks()
+    else:
+        from harness.issuer.keys import Issuer
+
+        data = Issuer(key_file=default_key_file()).jwks()
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
@@ -259,13 +324,11 @@ def issuer_serve(
     ] = None,
 ) -> None:
     """Serve the JWKS, discovery and admin endpoints in the foreground."""
-    from harness.issuer_server import serve
+    from harness.issuer.keys import Issuer
+    from harness.issuer.server import serve
 
-    try:
-        keys = Issuer(issuer, audience, key_file=key_file or default_key_file())
-    except ValueError as exc:
-        fail(str(exc))
-    err.print(f"harness: issuer on http://{host}:{port} (jwks: /jwks, /api/auth/jwks)")
+    keys = Issuer(issuer, audience, key_file=key_file or default_key_file())
+    say(f"issuer on http://{host}:{port} (jwks: /jwks, /api/auth/jwks)")
     serve(keys, host, port, upstream_jwks=upstream_jwks)
 
 
@@ -285,22 +348,24 @@ def audit(
     Exit 1 if any attack is accepted or answered with a 5xx.
     """
     from harness.audit import print_report, run_audit
+    from harness.issuer.client import IssuerClient
 
     url = running_issuer(issuer_url)
     if url is None:
         fail("no issuer: pass --issuer-url or start a stack with `harness up`", 2)
-    try:
-        with IssuerClient(url) as client:
-            report = run_audit(api, path, client)
-    except Exception as exc:
-        fail(str(exc))
-    print_report(report, out, as_json=as_json)
+    with IssuerClient(url) as client:
+        report = run_audit(api, path, client)
+    print_report(report, _console(), as_json=as_json)
     if not report.passed:
         raise typer.Exit(1)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except HarnessError as exc:
+        sys.stderr.write(f"harness: error: {exc}\n")
+        sys.exit(2 if isinstance(exc, UsageError) else 1)
 
 
 if __name__ == "__main__":

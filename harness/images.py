@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import fnmatch
 import hashlib
 import os
 import re
@@ -28,9 +27,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.stack import ProviderError, state_dir
+from harness.errors import ImageBuildError, UsageError
+from harness.paths import REPO_ROOT
+from harness.settings import settings, state_dir
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 BASE_IMAGE = "debian:trixie-slim"
 IMAGE_PREFIX = "tasks-"
 LABEL_IMAGE = "tasks-harness.image"
@@ -52,10 +52,6 @@ PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
 Progress = Callable[[str], None]
 
 
-class ImageBuildError(ProviderError):
-    """An image could not be built; the message names the failing step and its output."""
-
-
 @dataclass(frozen=True)
 class ImageSpec:
     name: str
@@ -63,10 +59,13 @@ class ImageSpec:
     inputs: tuple[str, ...]
     # Image of this harness it is built FROM (passed as the BACKEND_IMAGE build argument).
     parent: str | None = None
+    # Another image's Dockerfile, built up to this stage (the frontend's `dev` stage).
+    dockerfile_of: str | None = None
+    target: str | None = None
 
     @property
     def dockerfile(self) -> str:
-        return f"compose/{self.name}.Dockerfile"
+        return f"compose/{self.dockerfile_of or self.name}.Dockerfile"
 
     @property
     def repository(self) -> str:
@@ -78,77 +77,44 @@ SPECS: dict[str, ImageSpec] = {
     "backend": ImageSpec("backend", ("backend",)),
     "issuer": ImageSpec(
         "issuer",
-        ("harness/__init__.py", "harness/issuer.py", "harness/issuer_server.py"),
+        ("harness/__init__.py", "harness/errors.py", "harness/serving.py", "harness/issuer"),
         parent="backend",
     ),
     "frontend": ImageSpec("frontend", ("frontend",)),
+    # Hot reload: dependencies and `next dev`; the sources are mounted from the working tree.
+    "frontend-dev": ImageSpec(
+        "frontend-dev", ("frontend",), dockerfile_of="frontend", target="dev"
+    ),
 }
-BUILD_ORDER = ("postgres", "backend", "issuer", "frontend")
+BUILD_ORDER = ("postgres", "backend", "issuer", "frontend", "frontend-dev")
+# What a production stack runs (`frontend-dev` only for hot reload).
+STACK_IMAGES = ("postgres", "backend", "issuer", "frontend")
 
 
-# --- .dockerignore -------------------------------------------------------------------
+# --- the build context -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IgnoreRules:
-    """Docker's .dockerignore semantics: the last matching pattern wins, ``!`` re-includes,
-    and a pattern matching a directory covers everything below it."""
-
-    patterns: tuple[tuple[str, bool], ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> IgnoreRules:
-        patterns = []
-        for raw in text.splitlines():
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            negated = line.startswith("!")
-            pattern = line[1:].strip() if negated else line
-            pattern = pattern.removeprefix("./").strip("/")
-            if pattern:
-                patterns.append((pattern, negated))
-        return cls(tuple(patterns))
-
-    @classmethod
-    def load(cls, path: Path) -> IgnoreRules:
-        return cls.parse(path.read_text()) if path.exists() else cls()
-
-    def excluded(self, rel: str) -> bool:
-        parts = rel.split("/")
-        # The path itself and each of its parent directories.
-        candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        result = False
-        for pattern, negated in self.patterns:
-            variants = [pattern, pattern[3:]] if pattern.startswith("**/") else [pattern]
-            if any(fnmatch.fnmatchcase(c, p) for c in candidates for p in variants):
-                result = not negated
-        return result
-
-    def may_reinclude_below(self, rel_dir: str) -> bool:
-        return any(negated and p.startswith(rel_dir + "/") for p, negated in self.patterns)
+def ignore_patterns(root: Path) -> list[str]:
+    """The root ``.dockerignore``'s patterns, read as docker reads them."""
+    path = root / ".dockerignore"
+    if not path.exists():
+        return []
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
-def context_files(root: Path, inputs: Iterable[str], rules: IgnoreRules) -> list[str]:
-    """Files under ``inputs`` that a build with context ``root`` can see, sorted."""
-    found: set[str] = set()
-    for entry in inputs:
-        path = root / entry
-        if path.is_file():
-            if not rules.excluded(entry):
-                found.add(entry)
-            continue
-        for dirpath, dirnames, filenames in os.walk(path):
-            base = Path(dirpath).relative_to(root).as_posix()
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not rules.excluded(f"{base}/{d}") or rules.may_reinclude_below(f"{base}/{d}")
-            )
-            found.update(
-                f"{base}/{name}" for name in filenames if not rules.excluded(f"{base}/{name}")
-            )
-    return sorted(found)
+def context_files(root: Path, inputs: Iterable[str], patterns: Sequence[str]) -> list[str]:
+    """Files under ``inputs`` that a build with context ``root`` can see, sorted. The docker
+    SDK's own .dockerignore matching decides, so the hash sees what docker sends."""
+    from docker.utils.build import exclude_paths
+
+    visible = exclude_paths(str(root), list(patterns), dockerfile=".dockerignore")
+    prefixes = tuple(entry.rstrip("/") for entry in inputs)
+    return sorted(
+        rel
+        for rel in visible
+        if any(rel == p or rel.startswith(f"{p}/") for p in prefixes) and (root / rel).is_file()
+    )
 
 
 def content_hash(
@@ -157,14 +123,14 @@ def content_hash(
     *,
     base_id: str,
     parent_ref: str | None = None,
-    rules: IgnoreRules | None = None,
+    patterns: Sequence[str] | None = None,
 ) -> str:
     """A short hash of everything that determines the image (certificates excluded: they
     only let the build reach registries and never reach the runtime image)."""
-    rules = rules if rules is not None else IgnoreRules.load(root / ".dockerignore")
+    patterns = ignore_patterns(root) if patterns is None else patterns
     digest = hashlib.sha256()
-    digest.update(f"{spec.name}\0{base_id}\0{parent_ref or ''}\0".encode())
-    for rel in [spec.dockerfile, *context_files(root, spec.inputs, rules)]:
+    digest.update(f"{spec.name}\0{spec.target}\0{base_id}\0{parent_ref or ''}\0".encode())
+    for rel in [spec.dockerfile, *context_files(root, spec.inputs, patterns)]:
         path = root / rel
         if not path.exists():
             digest.update(f"missing {rel}\0".encode())
@@ -189,20 +155,15 @@ def detect_ca_certificates(
     *,
     extra_dirs: Sequence[Path] = EXTRA_CA_DIRS,
     bundles: Sequence[Path] = CA_BUNDLES,
-    env: Mapping[str, str] | None = None,
+    configured: Sequence[Path] | None = None,
 ) -> list[Path]:
-    """PEM files the build stages should trust, in order: ``HARNESS_CA_CERTS`` (paths
-    separated by ``os.pathsep``, files or directories), ``NODE_EXTRA_CA_CERTS`` and
-    ``SSL_CERT_FILE`` when set, the locally added CAs, then the first standard bundle."""
-    env = os.environ if env is None else env
+    """PEM files the build stages should trust, in order: the configured ones
+    (``HARNESS_CA_CERTS``, then ``NODE_EXTRA_CA_CERTS`` and ``SSL_CERT_FILE``; files or
+    directories), the locally added CAs, then the first standard bundle."""
+    configured = settings().ca_certs if configured is None else configured
     candidates: list[Path] = []
-    for entry in env.get("HARNESS_CA_CERTS", "").split(os.pathsep):
-        if entry:
-            path = Path(entry)
-            candidates.extend(sorted(path.rglob("*")) if path.is_dir() else [path])
-    candidates.extend(
-        Path(env[name]) for name in ("NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE") if env.get(name)
-    )
+    for path in configured:
+        candidates.extend(sorted(path.rglob("*")) if path.is_dir() else [path])
     for directory in extra_dirs:
         if directory.is_dir():
             candidates.extend(
@@ -330,6 +291,8 @@ def build_image(
     ]
     if parent_ref:
         cmd += ["--build-arg", f"BACKEND_IMAGE={parent_ref}"]
+    if spec.target:
+        cmd += ["--target", spec.target]
     cmd.append(str(root))
     log_path = state_dir() / "logs" / f"build-{spec.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -382,7 +345,7 @@ class BuiltImage:
 
 
 def ensure_images(
-    names: Iterable[str] = BUILD_ORDER,
+    names: Iterable[str] = STACK_IMAGES,
     *,
     progress: Progress = lambda _: None,
     force: bool = False,
@@ -392,14 +355,14 @@ def ensure_images(
     wanted = set(names)
     unknown = wanted - set(SPECS)
     if unknown:
-        raise ValueError(f"unknown images: {', '.join(sorted(unknown))}")
+        raise UsageError(f"unknown images: {', '.join(sorted(unknown))}")
     for name in list(wanted):
         parent = SPECS[name].parent
         if parent:
             wanted.add(parent)
     known = local_images()
     base_id = ensure_base(root, progress, known)
-    rules = IgnoreRules.load(root / ".dockerignore")
+    patterns = ignore_patterns(root)
     # Written even when nothing is built, so `docker compose build` finds them too.
     certs = detect_ca_certificates()
     write_certs_context(certs, root / CERTS_DIR)
@@ -409,7 +372,9 @@ def ensure_images(
         spec = SPECS[name]
         started = time.monotonic()
         parent_ref = result[spec.parent].ref if spec.parent else None
-        content = content_hash(spec, root, base_id=base_id, parent_ref=parent_ref, rules=rules)
+        content = content_hash(
+            spec, root, base_id=base_id, parent_ref=parent_ref, patterns=patterns
+        )
         ref = f"{spec.repository}:{content}"
         if not force and ref in known:
             result[name] = BuiltImage(name, ref, False, time.monotonic() - started)
@@ -457,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if " built " in message or message.startswith(("certificates", "base")):
                     console.print(message)
 
-            built = ensure_images(args.names or BUILD_ORDER, progress=progress, force=args.force)
+            built = ensure_images(args.names or STACK_IMAGES, progress=progress, force=args.force)
     except ImageBuildError as exc:
         console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 1

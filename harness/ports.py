@@ -1,12 +1,11 @@
-"""Free loopback ports and waiting for services to answer."""
+"""Free loopback ports: chosen before anything starts, so every URL is known up front."""
 
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable
+from collections.abc import Mapping
 
-import httpx
+from harness.errors import ProviderError
 
 
 def free_port() -> int:
@@ -23,24 +22,21 @@ def port_busy(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def wait_until(
-    check: Callable[[], bool], *, timeout: float, interval: float = 0.1, what: str = "condition"
-) -> None:
-    """Poll ``check`` until it is true; raise TimeoutError naming ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except Exception:  # noqa: S110 - a probe that raises simply is not ready yet
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
-        time.sleep(interval)
-
-
-def http_ok(url: str, timeout: float = 2.0) -> bool:
-    try:
-        return httpx.get(url, timeout=timeout).status_code == 200
-    except httpx.HTTPError:
-        return False
+def pick_ports(wanted: Mapping[str, int]) -> dict[str, int]:
+    """Host port per service: the configured one (must be free) or a free one, all distinct."""
+    chosen: dict[str, int] = {}
+    for service, port in wanted.items():
+        if port:
+            if port_busy(port) or port in chosen.values():
+                raise ProviderError(
+                    f"port {port} ({service}) is busy on 127.0.0.1: stop what uses it "
+                    "or pick another"
+                )
+            chosen[service] = port
+    for service, port in wanted.items():
+        if not port:
+            candidate = free_port()
+            while candidate in chosen.values():
+                candidate = free_port()
+            chosen[service] = candidate
+    return chosen

@@ -16,18 +16,16 @@ from pathlib import Path
 
 import psycopg
 
+from harness.errors import PostgresError
 from harness.ports import free_port
-
-
-class PostgresError(RuntimeError):
-    """The cluster could not be created or started; the message says why."""
+from harness.settings import settings
 
 
 def find_bindir() -> Path:
     """PostgreSQL server binaries: ``HARNESS_PG_BIN``, else the newest Debian install, else PATH."""
-    configured = os.environ.get("HARNESS_PG_BIN")
-    if configured:
-        return Path(configured)
+    configured = settings().pg_bin
+    if configured is not None:
+        return configured
     versions = sorted(
         Path("/usr/lib/postgresql").glob("*/bin/initdb"),
         key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
@@ -38,7 +36,8 @@ def find_bindir() -> Path:
     if initdb:
         return Path(initdb).parent
     raise PostgresError(
-        "PostgreSQL server binaries not found: install postgresql or set HARNESS_PG_BIN"
+        "PostgreSQL server binaries not found: install them (Debian: apt-get install "
+        "postgresql) or set HARNESS_PG_BIN"
     )
 
 

@@ -1,9 +1,15 @@
 """pytest plugin: one stack per test run, shared by xdist workers; users and tokens per test.
 
-``--stack-mode`` chooses the provider: ``auto``, ``containers``,
-``local``, or ``saved`` to reuse the stack ``harness up`` left running. With pytest-xdist the
-controller starts the stack once and hands its description to every worker; without an
-option the ``stack`` fixture starts one lazily for this process.
+``--stack-mode`` starts the run's stack before any test with a provider (``auto``,
+``local``, ``containers``, ``compose``) or reuses the one ``harness up`` left running
+(``saved``). With pytest-xdist the controller starts it once and hands its description to
+every worker; the xdist hook is optional, so the plugin works without xdist. Without the
+option the ``stack`` fixture starts one on first use (provider: ``HARNESS_MODE``, else auto).
+
+Public API (documented in docs/harness.md): fixtures ``stack``, ``issuer``, ``api``,
+``user``, ``other_user``, ``stack_fork``, ``faker_session``; ``shared_stack`` for a suite's
+extra stacks; ``watch_stack`` to add a stack to a test's failure logs; ``User``,
+``make_user``, ``sign_up``.
 """
 
 from __future__ import annotations
@@ -12,23 +18,29 @@ import json
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from faker import Faker
 
-from harness.issuer_client import IssuerClient
-from harness.launch import resolve_mode, start_stack
-from harness.stack import SERVICES, Stack, StackConfig, load_saved_stack
+from harness.config import Mode, ModeChoice, StackConfig
+from harness.demo import frontend_client
+from harness.errors import HarnessError
+from harness.issuer.control import IssuerControl
+from harness.stack import Stack, load_saved_stack, service_names
 
-STACK_KEY = "harness_stack"
-_started: dict[str, Stack] = {}
-
+RUN_STACK = "stack"
 # Test stacks: many users from one address, so Better Auth's rate limit is off.
 TEST_CONFIG = StackConfig(name="test", auth_rate_limit=False)
+LOG_LINES = 40
+
+_SHARED = pytest.StashKey[dict[str, Stack]]()
+_WATCHED = pytest.StashKey[list[tuple[str, Stack]]]()
+_WORKER_KEY = "harness_stacks"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,83 +48,122 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--stack-mode",
         default=None,
-        choices=("auto", "containers", "local", "saved"),
+        choices=[*(choice.value for choice in ModeChoice), "saved"],
         help="start a stack for this run with this provider (saved: reuse `harness up`'s)",
     )
 
 
-def _is_worker(config: pytest.Config) -> bool:
+def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def _start(mode_option: str, config: pytest.Config) -> Stack:
-    if mode_option == "saved":
-        saved = load_saved_stack()
-        if saved is None:
-            raise pytest.UsageError("--stack-mode=saved but no stack is up (run `harness up`)")
-        return saved
-    mode, why = resolve_mode(mode_option)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"harness: starting a stack with {why}")
+def stack_mode(config: pytest.Config) -> str | None:
+    """The ``--stack-mode`` option (None when not given)."""
+    value: str | None = config.getoption("--stack-mode", default=None)
+    return value
+
+
+def start_test_stack(config: pytest.Config, stack_config: StackConfig, mode: Mode | None) -> Stack:
+    """Start a stack for this run and stop it when the run ends. A start-up failure is one
+    readable error, not a traceback. ``mode`` None: this run's provider."""
+    from harness.providers import start_stack
+    from harness.registry import choose
+    from harness.settings import settings
+
+    if mode is None:
+        option = stack_mode(config)
+        choice = ModeChoice(option) if option and option != "saved" else settings().mode
+        mode, why = choose(choice)
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"harness: {stack_config.name} stack with {why}")
     try:
-        stack = start_stack(mode, TEST_CONFIG)
-    except Exception as exc:  # a start-up failure is one readable error, not a traceback
-        raise pytest.UsageError(f"harness: the {mode} stack did not start: {exc}") from exc
-    _started["stack"] = stack
+        stack = start_stack(mode, stack_config)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"harness: the {mode} stack did not start: {exc}") from None
+    config.add_cleanup(stack.down)
     return stack
+
+
+def shared_stack(config: pytest.Config, key: str, start: Callable[[], Stack]) -> None:
+    """Start a stack now (the controller, or a run without xdist) and share it with every
+    xdist worker under ``key``; tests get it with ``get_shared_stack``.
+
+    Call it from ``pytest_configure``: stacks start before any browser or worker does.
+    """
+    if is_worker(config):
+        return
+    config.stash.setdefault(_SHARED, {})[key] = start()
+
+
+def get_shared_stack(config: pytest.Config, key: str) -> Stack | None:
+    """A stack ``shared_stack`` started under ``key``, in the controller or any worker."""
+    if is_worker(config):
+        states = json.loads(config.workerinput.get(_WORKER_KEY, "{}"))  # type: ignore[attr-defined]
+        return Stack.from_state(states[key]) if key in states else None
+    return config.stash.get(_SHARED, {}).get(key)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "stack: the test needs the running full stack")
-    mode_option = config.getoption("--stack-mode")
-    if mode_option and not _is_worker(config):
-        config.stash[_stack_key] = _start(mode_option, config)
+    option = stack_mode(config)
+    if option == "saved":
+        saved = load_saved_stack()
+        if saved is None:
+            raise pytest.UsageError("--stack-mode=saved but no stack is up (run `harness up`)")
+        shared_stack(config, RUN_STACK, lambda: saved)
+    elif option is not None:
+        shared_stack(config, RUN_STACK, lambda: start_test_stack(config, TEST_CONFIG, None))
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist hook (controller side): hand the running stack to each worker."""
-    stack = node.config.stash.get(_stack_key, None)
-    if stack is not None:
-        node.workerinput[STACK_KEY] = json.dumps(stack.to_state())
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    stack = _started.pop("stack", None)
-    if stack is not None:
-        stack.down()
+    """xdist (controller side): hand every shared stack to the worker being started."""
+    shared = node.config.stash.get(_SHARED, {})
+    node.workerinput[_WORKER_KEY] = json.dumps(
+        {key: stack.to_state() for key, stack in shared.items()}
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    stack = config.stash.get(_stack_key, None)
+    stack = get_shared_stack(config, RUN_STACK)
     if stack is None:
         return None
     return f"harness stack: {stack.mode} frontend={stack.frontend_url} backend={stack.backend_url}"
 
 
-_stack_key = pytest.StashKey[Stack]()
-
-
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """The run's stack (started by ``--stack-mode``, else now)."""
     config = request.config
-    if _is_worker(config) and STACK_KEY in config.workerinput:  # type: ignore[attr-defined]
-        yield Stack.from_state(json.loads(config.workerinput[STACK_KEY]))  # type: ignore[attr-defined]
-        return
-    existing = config.stash.get(_stack_key, None)
-    if existing is not None:
-        yield existing
-        return
-    started = _start("auto", config)
-    try:
-        yield started
-    finally:
-        _started.pop("stack", None)
-        started.down()
+    found = get_shared_stack(config, RUN_STACK)
+    if found is None:
+        found = start_test_stack(config, TEST_CONFIG, None)
+        config.stash.setdefault(_SHARED, {})[RUN_STACK] = found
+    return found
+
+
+@pytest.fixture
+def stack_fork(stack: Stack, request: pytest.FixtureRequest) -> Iterator[Callable[..., Stack]]:
+    """Factory: ``stack_fork(jwks_cooldown_seconds=2)`` starts a private issuer + backend on
+    the run's database and frontend (removed after the test), for tests that change keys or
+    break the JWKS without disturbing tests sharing the stack."""
+    started: list[Stack] = []
+
+    def make(**options: Any) -> Stack:
+        config = StackConfig(name=f"{stack.name}-fork", auth_rate_limit=False, **options)
+        forked = stack.fork(config)
+        started.append(forked)
+        watch_stack(request, "fork", forked)
+        return forked
+
+    yield make
+    for forked in started:
+        forked.down()
 
 
 @pytest.fixture(scope="session")
-def issuer(stack: Stack) -> IssuerClient:
+def issuer(stack: Stack) -> IssuerControl:
     return stack.issuer
 
 
@@ -149,7 +200,7 @@ class User:
         return f"/api/{self.id}/tasks"
 
 
-def make_user(issuer: IssuerClient, fake: Faker) -> User:
+def make_user(issuer: IssuerControl, fake: Faker) -> User:
     # Random, not from the seeded Faker: a reused (`saved`) stack keeps earlier runs' data,
     # and a repeated id would meet it.
     user_id = str(uuid.uuid4())
@@ -158,14 +209,6 @@ def make_user(issuer: IssuerClient, fake: Faker) -> User:
         token=issuer.mint(user_id),
         email=f"{user_id[:8]}.{fake.unique.email()}",
         name=fake.name(),
-    )
-
-
-def frontend_client(stack: Stack) -> httpx.Client:
-    """An httpx client for the frontend. Better Auth checks the Origin of state-changing
-    requests against its base URL, so every request carries the frontend's own."""
-    return httpx.Client(
-        base_url=stack.frontend_url, headers={"Origin": stack.frontend_url}, timeout=30.0
     )
 
 
@@ -189,26 +232,52 @@ def sign_up(stack: Stack, fake: Faker) -> User:
 
 
 @pytest.fixture
-def user(issuer: IssuerClient, faker_session: Faker) -> User:
+def user(issuer: IssuerControl, faker_session: Faker) -> User:
     return make_user(issuer, faker_session)
 
 
 @pytest.fixture
-def other_user(issuer: IssuerClient, faker_session: Faker) -> User:
+def other_user(issuer: IssuerControl, faker_session: Faker) -> User:
     return make_user(issuer, faker_session)
+
+
+# -- service logs of failed tests -------------------------------------------------------
+
+
+def watch_stack(request: pytest.FixtureRequest, label: str, watched: Stack) -> None:
+    """Add a stack to the current test's failure logs (the run's stack is always there)."""
+    request.node.stash.setdefault(_WATCHED, []).append((label, watched))
+
+
+def _failure_logs(item: pytest.Item) -> dict[str, str]:
+    extra: list[tuple[str, Stack]] = item.stash.get(_WATCHED, [])
+    stacks = list(extra)
+    funcargs: dict[str, Any] = getattr(item, "funcargs", {})
+    run_stack = funcargs.get("stack")
+    if isinstance(run_stack, Stack):
+        stacks.insert(0, (RUN_STACK, run_stack))
+    logs: dict[str, str] = {}
+    for label, watched in stacks:
+        for service in service_names(watched):
+            try:
+                logs[f"{label}-{service}"] = watched.logs(service)
+            except Exception as exc:  # logs are a diagnostic aid, never a second failure
+                logs[f"{label}-{service}"] = f"(logs unavailable: {exc})"
+    return logs
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """On a failure in a test that used the stack, attach the services' recent logs."""
+    """On a failure in a test that used a stack, attach the last lines of each service's log
+    to the report and, for a browser test, write the whole logs next to its trace."""
     report = yield
-    if report.when == "call" and report.failed and "stack" in getattr(item, "fixturenames", ()):
-        stack: Stack | None = item.funcargs.get("stack")  # type: ignore[attr-defined]
-        if stack is not None:
-            for service in SERVICES:
-                try:
-                    tail = "\n".join(stack.logs(service).splitlines()[-40:])
-                except Exception as exc:  # logs are a diagnostic aid, never a second failure
-                    tail = f"(logs unavailable: {exc})"
-                report.sections.append((f"{service} log (last 40 lines)", tail))
+    if report.failed and report.when in ("setup", "call"):
+        logs = _failure_logs(item)
+        folder: str | None = getattr(item, "funcargs", {}).get("output_path")
+        for name, text in logs.items():
+            lines = "\n".join(text.splitlines()[-LOG_LINES:])
+            report.sections.append((f"{name} log (last {LOG_LINES} lines)", lines))
+            if folder:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+                (Path(folder) / f"{name}.log").write_text(text)
     return report

@@ -18,9 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "test-results"
-sys.path.insert(0, str(ROOT))
-
-from harness.launch import docker_available  # noqa: E402
+from harness.dockerd import docker_available
 
 VENV_BIN = ROOT / ".venv" / "bin"
 WORKERS = os.environ.get("WORKERS", "2")

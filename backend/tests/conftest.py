@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from todo_api.app import create_app
 
 from harness.issuer import Issuer
-from harness.issuer_server import IssuerServer
+from harness.issuer import IssuerServer
 from harness.postgres import TempPostgres
 
 

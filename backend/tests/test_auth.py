@@ -16,7 +16,7 @@ from backend_support import Api, assert_error, audit_lines
 from cryptography.hazmat.primitives import serialization
 
 from harness.issuer import Issuer
-from harness.issuer_server import IssuerServer
+from harness.issuer import IssuerServer
 
 pytestmark = pytest.mark.anyio
 

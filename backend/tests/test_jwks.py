@@ -12,7 +12,7 @@ from backend_support import Api, assert_error, eventually
 from faker import Faker
 
 from harness.issuer import Issuer
-from harness.issuer_server import IssuerServer
+from harness.issuer import IssuerServer
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,7 @@ import pytest
 from faker import Faker
 
 from harness.attacks import AttackContext, AttackListener
-from harness.issuer_client import IssuerClient
+from harness.issuer import IssuerClient
 from harness.pytest_plugin import User, make_user
 
 from .support import ATTACK_PROPERTY, FUZZ_PROPERTY

@@ -15,7 +15,7 @@ import pytest
 
 from harness.attacks import ATTACKS, BY_NAME, Attack, AttackContext, AttackListener
 from harness.audit import run_audit
-from harness.issuer_client import IssuerClient
+from harness.issuer import IssuerClient
 from harness.pytest_plugin import User
 from harness.stack import Stack
 

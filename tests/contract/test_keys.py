@@ -19,7 +19,7 @@ import httpx
 import jwt
 import pytest
 
-from harness.stack import Stack, StackConfig
+from harness.stack import Stack
 
 from .support import assert_error, assert_invalid_token, poll
 
@@ -52,17 +52,11 @@ class Fork:
 
 
 @pytest.fixture
-def fork(stack: Stack) -> Iterator[Callable[..., Fork]]:
-    started: list[Stack] = []
-
+def fork(stack_fork: Callable[..., Stack]) -> Callable[..., Fork]:
     def make(cooldown: float = COOLDOWN) -> Fork:
-        forked = stack.fork(StackConfig(name="keys", jwks_cooldown_seconds=cooldown))
-        started.append(forked)
-        return Fork(forked)
+        return Fork(stack_fork(jwks_cooldown_seconds=cooldown))
 
-    yield make
-    for forked in started:
-        forked.down()
+    return make
 
 
 def until_status(what: str, probe: Callable[[], int], wanted: int) -> None:
@@ -131,7 +125,7 @@ def test_random_kids_cause_bounded_jwks_fetches(fork: Callable[..., Fork]) -> No
     cooldown = 5.0
     f = fork(cooldown)
     assert f.status(f.token()) == 200
-    hits_before = f.issuer.stats()["jwks_hits"]
+    hits_before = f.issuer.jwks_hits
     tokens = [f.random_kid_token() for _ in range(200)]
 
     started = time.monotonic()
@@ -140,7 +134,7 @@ def test_random_kids_cause_bounded_jwks_fetches(fork: Callable[..., Fork]) -> No
     elapsed = time.monotonic() - started
 
     assert statuses == [401] * 200
-    fetches = f.issuer.stats()["jwks_hits"] - hits_before
+    fetches = f.issuer.jwks_hits - hits_before
     # At most one refetch per cool-down window the flood spanned (plus the window it began in).
     assert fetches <= math.ceil(elapsed / cooldown) + 1, (fetches, elapsed)
     assert f.status(f.token()) == 200

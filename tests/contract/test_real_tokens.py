@@ -14,8 +14,9 @@ import jwt
 import pytest
 from faker import Faker
 
-from harness.issuer_client import IssuerClient
-from harness.pytest_plugin import User, frontend_client, sign_up
+from harness.issuer import IssuerClient
+from harness.demo import frontend_client
+from harness.pytest_plugin import User, sign_up
 from harness.stack import Stack
 
 from .support import assert_error, poll

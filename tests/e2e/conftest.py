@@ -1,98 +1,79 @@
 """Browser, accounts and failure artifacts for the end-to-end suite.
 
 The stack comes from the harness plugin (one per run, shared by xdist workers). Chromium is
-``HARNESS_CHROMIUM`` when set (e.g. Debian's /usr/bin/chromium), else Playwright's own.
-On a failure, the Playwright trace, a screenshot and the services' logs are kept under
-``test-results/<test>/``.
+found by ``harness.browser``: ``HARNESS_CHROMIUM``, else Playwright's own, else a system
+one. On a failure the Playwright trace, a screenshot and (written by the plugin) the
+services' logs are kept under ``test-results/<test>/``.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from faker import Faker
-from playwright.sync_api import BrowserContext, Page, Playwright, expect
+from playwright.sync_api import BrowserContext, BrowserType, Page, Playwright, expect
 
-from harness.launch import resolve_mode, start_stack
-from harness.stack import SERVICES, Stack, StackConfig
+from harness.browser import find_chromium
+from harness.config import StackConfig
+from harness.errors import UsageError
+from harness.pytest_plugin import (
+    RUN_STACK,
+    get_shared_stack,
+    shared_stack,
+    stack_mode,
+    start_test_stack,
+    watch_stack,
+)
+from harness.settings import settings
+from harness.stack import Stack
 
 from .support import Account, Accounts, NetworkLog
 
-# Flags a system Chromium needs in a container or CI sandbox (no GPU, no user namespaces,
-# no background traffic to Google services).
-SYSTEM_CHROMIUM_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 # Generous: two cores shared by the stack, the browser and the other xdist worker.
 expect.set_options(timeout=15_000)
-
-_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
-_STACKS = pytest.StashKey[list[tuple[str, Stack]]]()
-
 
 # The token-expiry test's own stack: the token lifetime is a frontend setting, and forks of
 # the shared stack share its frontend. The app renews at 75 % of the lifetime.
 SHORT_TOKEN_CONFIG = StackConfig(name="e2e-short-token", jwt_expiration="5s", auth_rate_limit=False)
 SHORT_TOKEN_KEY = "e2e_short_token_stack"
-_short_token = pytest.StashKey[Stack]()
 
 
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     # Keep evidence of failures without paying for it on passing tests.
     if config.getoption("--tracing", default=None) == "off":
         config.option.tracing = "retain-on-failure"
     if config.getoption("--screenshot", default=None) == "off":
         config.option.screenshot = "only-on-failure"
-    # Started before any browser runs: creating Docker networks mid-run changes the host's
-    # addresses, and Chromium then fails in-flight loads with ERR_NETWORK_CHANGED.
-    mode_option = config.getoption("--stack-mode", default=None)
-    if mode_option in ("auto", "local", "containers") and not _is_worker(config):
-        mode, _ = resolve_mode(mode_option)
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line("e2e: starting a second stack with 5-second access tokens")
-        short = start_stack(mode, SHORT_TOKEN_CONFIG)
-        config.add_cleanup(short.down)
-        config.stash[_short_token] = short
-
-
-def pytest_configure_node(node: Any) -> None:
-    """xdist hook (controller side): hand the short-token stack to each worker."""
-    short = node.config.stash.get(_short_token, None)
-    if short is not None:
-        node.workerinput[SHORT_TOKEN_KEY] = json.dumps(short.to_state())
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    item.stash.setdefault(_REPORTS, {})[report.when] = report
-    return report
+    # Started with the run's stack, before any browser runs: creating Docker networks
+    # mid-run changes the host's addresses, and Chromium then fails in-flight loads with
+    # ERR_NETWORK_CHANGED. Same provider as the run's stack (trylast: it exists by now).
+    if stack_mode(config) is None:
+        return
+    run_stack = get_shared_stack(config, RUN_STACK)
+    mode = run_stack.mode if run_stack is not None else None
+    shared_stack(
+        config, SHORT_TOKEN_KEY, lambda: start_test_stack(config, SHORT_TOKEN_CONFIG, mode)
+    )
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    executable = os.environ.get("HARNESS_CHROMIUM")
-    if not executable:
-        return browser_type_launch_args
-    return {
-        **browser_type_launch_args,
-        "executable_path": executable,
-        "args": list(SYSTEM_CHROMIUM_ARGS),
-    }
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], browser_type: BrowserType
+) -> dict[str, Any]:
+    try:
+        chromium = find_chromium(settings().chromium, browser_type.executable_path)
+    except UsageError as exc:
+        raise pytest.UsageError(f"e2e: {exc}") from None
+    return {**browser_type_launch_args, **chromium.launch_args()}
+
+
+@pytest.fixture(autouse=True)
+def _artifacts(output_path: str) -> str:
+    """Every test has its artifacts folder, where the plugin writes service logs on failure."""
+    return output_path
 
 
 @pytest.fixture(scope="session")
@@ -101,47 +82,19 @@ def base_url(stack: Stack) -> str:
     return stack.frontend_url
 
 
-@pytest.fixture(autouse=True)
-def service_logs_on_failure(
-    request: pytest.FixtureRequest, stack: Stack, output_path: str
-) -> Iterator[list[tuple[str, Stack]]]:
-    """Writes every stack's service logs next to the trace when the test fails.
-
-    Tests that start a stack of their own add it to this list.
-    """
-    stacks = request.node.stash.setdefault(_STACKS, [("stack", stack)])
-    yield stacks
-    reports = request.node.stash.get(_REPORTS, {})
-    if not any(report.failed for report in reports.values()):
-        return
-    folder = Path(output_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    for label, running in stacks:
-        for service in SERVICES:
-            try:
-                text = running.logs(service)
-            except Exception as exc:  # a diagnostic aid must not hide the real failure
-                text = f"(logs unavailable: {exc})"
-            (folder / f"{label}-{service}.log").write_text(text)
-
-
 @pytest.fixture(scope="session")
-def short_token_stack(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
-    """The stack with 5-second tokens: the run's own, else one started for this worker."""
+def _short_token_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
     config = request.config
-    if _is_worker(config) and SHORT_TOKEN_KEY in config.workerinput:  # type: ignore[attr-defined]
-        yield Stack.from_state(json.loads(config.workerinput[SHORT_TOKEN_KEY]))  # type: ignore[attr-defined]
-        return
-    started = config.stash.get(_short_token, None)
-    if started is not None:
-        yield started
-        return
-    # A reused (`saved`) stack: start one like it now.
-    own = start_stack(stack.mode, SHORT_TOKEN_CONFIG)
-    try:
-        yield own
-    finally:
-        own.down()
+    found = get_shared_stack(config, SHORT_TOKEN_KEY)
+    # No --stack-mode: started for this process, like the run's stack.
+    return found or start_test_stack(config, SHORT_TOKEN_CONFIG, stack.mode)
+
+
+@pytest.fixture
+def short_token_stack(_short_token_stack: Stack, request: pytest.FixtureRequest) -> Stack:
+    """The stack with 5-second tokens (its logs are kept when the test fails)."""
+    watch_stack(request, "short-token", _short_token_stack)
+    return _short_token_stack
 
 
 @pytest.fixture

@@ -28,12 +28,10 @@ USE_TIMEOUT = 90.0
 
 def test_app_keeps_working_past_several_token_expiries(
     short_token_stack: Stack,
-    service_logs_on_failure: list[tuple[str, Stack]],
     playwright: Playwright,
     faker_session: Faker,
     new_context: Any,
 ) -> None:
-    service_logs_on_failure.append(("short-token", short_token_stack))
     frontend = short_token_stack.frontend_url
     accounts = Accounts(playwright, frontend, faker_session)
     try:

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from harness.stack import Stack, StackConfig, controller
+from harness.stack import Stack
 
 
 @pytest.fixture(autouse=True)
 def services_restored(stack: Stack) -> Iterator[None]:
     """Whatever a scenario did, the next test starts with every service running."""
     yield
-    for service, running in controller(stack).running().items():
+    for service, running in stack.running().items():
         if not running:
             stack.start(service)
 
@@ -34,18 +34,9 @@ def own_stack(stack: Stack, request: pytest.FixtureRequest) -> Stack:
 
 
 @pytest.fixture
-def fork(stack: Stack) -> Iterator[Callable[[float], Stack]]:
+def fork(stack_fork: Callable[..., Stack]) -> Callable[[float], Stack]:
     """A private issuer + backend (shared database) with a given JWKS cool-down."""
-    started: list[Stack] = []
-
-    def make(cooldown: float) -> Stack:
-        forked = stack.fork(StackConfig(name="faults", jwks_cooldown_seconds=cooldown))
-        started.append(forked)
-        return forked
-
-    yield make
-    for forked in started:
-        forked.down()
+    return lambda cooldown: stack_fork(jwks_cooldown_seconds=cooldown)
 
 
 _figures = pytest.StashKey[list[str]]()

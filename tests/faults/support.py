@@ -1,8 +1,4 @@
-"""Running the load generator while a scenario breaks and repairs services.
-
-``bench`` is a directory of scripts, not an installed package, so the repository root is
-put on ``sys.path`` here (as ``scripts/test_all.py`` does for the harness).
-"""
+"""Running the load generator (``harness.load``) while a scenario breaks and repairs services."""
 
 from __future__ import annotations
 
@@ -14,9 +10,7 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from bench.load import (
+from harness.load import (
     Load,
     LoadUser,
     Sample,

@@ -16,14 +16,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from harness.attacks import (
     ATTACKS,
     BY_NAME,
-    FOREIGN_KID,
     REFUSED,
     AttackContext,
     AttackListener,
     Verdict,
-    b64url_decode,
     judge,
 )
+from harness.attacks.tokens import FOREIGN_KID, b64url_decode
 from harness.issuer import Issuer
 
 ORIGIN = "http://localhost:3000"

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import uvicorn
 from rich.console import Console
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,10 +26,10 @@ from starlette.routing import Route
 
 from harness.attacks import ATTACKS, Verdict
 from harness.audit import AuditReport, print_report, run_audit
-from harness.issuer import Issuer
-from harness.issuer_client import IssuerClient
-from harness.issuer_server import IssuerServer
-from harness.ports import free_port, wait_until
+from harness.issuer import Issuer, IssuerClient, IssuerServer
+from harness.ports import free_port
+from harness.serving import BackgroundServer
+from harness.waiting import http_ok, wait_for
 
 ORIGIN = "http://localhost:3000"
 REPO = Path(__file__).resolve().parents[2]
@@ -73,10 +70,11 @@ def backend(issuer_server: IssuerServer, tmp_path_factory: pytest.TempPathFactor
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(
-            lambda: process.poll() is None and httpx.get(f"{url}/readyz").status_code == 200,
-            timeout=30,
+        wait_for(
+            lambda: http_ok(f"{url}/readyz"),
             what="backend",
+            timeout=30,
+            gone=lambda: None if process.poll() is None else "the backend exited",
         )
         yield url
     finally:
@@ -85,28 +83,12 @@ def backend(issuer_server: IssuerServer, tmp_path_factory: pytest.TempPathFactor
         log.close()
 
 
-class ThreadedServer:
-    """Serve an ASGI app with uvicorn on a free loopback port, in a thread."""
+class ThreadedServer(BackgroundServer):
+    """A test double served on a free loopback port; ``with`` yields its URL."""
 
-    def __init__(self, app: Starlette) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-
-    def __enter__(self) -> str:
-        self._thread.start()
-        wait_until(lambda: self._server.started, timeout=10, what="weak verifier")
+    def __enter__(self) -> str:  # type: ignore[override]
+        self.start()
         return self.url
-
-    def __exit__(self, *_: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._socket.close()
 
 
 def weak_verifier(issuer: Issuer, flaw: str) -> Starlette:

@@ -8,10 +8,10 @@ import pytest
 
 from harness.images import (
     SPECS,
-    IgnoreRules,
     content_hash,
     context_files,
     detect_ca_certificates,
+    ignore_patterns,
     write_certs_context,
 )
 
@@ -35,7 +35,7 @@ def test_detects_extra_cas_then_one_standard_bundle(tmp_path: Path) -> None:
     second_bundle = pem(tmp_path / "other-bundle.crt")
 
     found = detect_ca_certificates(
-        extra_dirs=[extra, tmp_path / "missing"], bundles=[bundle, second_bundle], env={}
+        extra_dirs=[extra, tmp_path / "missing"], bundles=[bundle, second_bundle], configured=[]
     )
 
     assert found == [corp, nested, bundle]
@@ -49,14 +49,14 @@ def test_environment_certificates_come_first_and_duplicates_are_dropped(tmp_path
     found = detect_ca_certificates(
         extra_dirs=[extra],
         bundles=[],
-        env={"HARNESS_CA_CERTS": str(tmp_path / "listed"), "NODE_EXTRA_CA_CERTS": str(corp)},
+        configured=[tmp_path / "listed", corp],
     )
 
     assert found == [listed, corp]
 
 
 def test_no_certificates_anywhere_is_an_empty_list(tmp_path: Path) -> None:
-    assert detect_ca_certificates(extra_dirs=[tmp_path], bundles=[], env={}) == []
+    assert detect_ca_certificates(extra_dirs=[tmp_path], bundles=[], configured=[]) == []
 
 
 def test_certs_context_holds_exactly_the_detected_files(tmp_path: Path) -> None:
@@ -74,19 +74,20 @@ def test_certs_context_holds_exactly_the_detected_files(tmp_path: Path) -> None:
     assert list(dest.iterdir()) == []
 
 
-def test_dockerignore_semantics() -> None:
-    rules = IgnoreRules.parse(
-        "# comment\n*\n!backend\n!harness/issuer.py\nbackend/tests\n**/__pycache__\n**/*.db\n"
-    )
-    assert rules.excluded("README.md")
-    assert rules.excluded("harness/cli.py")
-    assert not rules.excluded("harness/issuer.py")
-    assert not rules.excluded("backend/todo_api/main.py")
-    assert rules.excluded("backend/tests/test_x.py")
-    assert rules.excluded("backend/todo_api/__pycache__/main.cpython-313.pyc")
-    assert rules.excluded("backend/todo.db")
-    assert rules.may_reinclude_below("harness")
-    assert not rules.may_reinclude_below("frontend")
+def test_dockerignore_semantics(tmp_path: Path) -> None:
+    """The docker SDK's matching, as the hash uses it: the last pattern wins, ``!``
+    re-includes, ``**`` matches at any depth."""
+    files = (
+        "README.md", "harness/cli.py", "harness/issuer/keys.py", "backend/todo_api/main.py",
+        "backend/tests/test_x.py", "backend/todo_api/__pycache__/main.cpython-313.pyc",
+        "backend/todo.db",
+    )  # fmt: skip
+    for rel in files:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(rel)
+    patterns = ["*", "!backend", "!harness/issuer", "backend/tests", "**/__pycache__", "**/*.db"]
+    visible = context_files(tmp_path, ("backend", "harness", "README.md"), patterns)
+    assert visible == ["backend/todo_api/main.py", "harness/issuer/keys.py"]
 
 
 @pytest.fixture
@@ -101,8 +102,8 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_context_files_follow_the_dockerignore(repo: Path) -> None:
-    rules = IgnoreRules.load(repo / ".dockerignore")
-    assert context_files(repo, ("backend",), rules) == ["backend/todo_api/main.py"]
+    patterns = ignore_patterns(repo)
+    assert context_files(repo, ("backend",), patterns) == ["backend/todo_api/main.py"]
 
 
 def test_hash_tag_changes_only_with_what_the_image_sees(repo: Path) -> None:
@@ -148,7 +149,7 @@ def test_every_copied_path_is_in_the_context_and_in_the_hash(name: str) -> None:
     """A COPY source outside the image's inputs would change the image without changing
     its tag; one excluded by .dockerignore would fail the build."""
     spec = SPECS[name]
-    rules = IgnoreRules.load(REPO_ROOT / ".dockerignore")
+    visible = set(context_files(REPO_ROOT, spec.inputs, ignore_patterns(REPO_ROOT)))
     lines = (REPO_ROOT / spec.dockerfile).read_text().splitlines()
     copies = [line.split()[1:] for line in lines if line.startswith("COPY ")]
     sources = [
@@ -161,5 +162,5 @@ def test_every_copied_path_is_in_the_context_and_in_the_hash(name: str) -> None:
     for src in sources:
         if src == "compose/certs":  # generated; deliberately outside the hash
             continue
-        assert not rules.excluded(src) or rules.may_reinclude_below(src), src
+        assert any(v == src or v.startswith(f"{src}/") for v in visible), src
         assert any(src == i or src.startswith(f"{i}/") for i in spec.inputs), src

@@ -12,8 +12,9 @@ import jwt
 import pytest
 
 from harness.issuer import Issuer
-from harness.issuer_client import IssuerClient, IssuerError
-from harness.issuer_server import IssuerServer
+from harness.errors import IssuerError
+from harness.issuer import IssuerClient
+from harness.issuer import IssuerServer
 
 ORIGIN = "http://localhost:3000"
 
@@ -116,7 +117,7 @@ def test_counters_count_jwks_fetches(client: IssuerClient, server: IssuerServer)
     for _ in range(3):
         httpx.get(server.jwks_url).raise_for_status()
     httpx.get(f"{server.url}/api/auth/jwks").raise_for_status()
-    assert client.stats()["jwks_hits"] == 4
+    assert client.stats().jwks_hits == 4
 
 
 def test_fail_mode_error_then_recover(client: IssuerClient, server: IssuerServer) -> None:
@@ -160,5 +161,5 @@ def test_key_file_persists_keys(tmp_path: Path) -> None:
 def test_unreadable_key_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     path.write_text("{}")
-    with pytest.raises(ValueError, match="unreadable key file"):
+    with pytest.raises(IssuerError, match="unreadable key file"):
         Issuer(ORIGIN, key_file=path)

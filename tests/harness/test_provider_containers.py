@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from harness import provider_containers
-from harness.launch import docker_available
+from harness.dockerd import docker_available
 from harness.provider_containers import backend_env, frontend_env, leftovers
-from harness.stack import Stack, StackConfig
+from harness.config import StackConfig
+from harness.stack import Stack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

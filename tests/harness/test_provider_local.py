@@ -17,7 +17,8 @@ from faker import Faker
 
 from harness import provider_local
 from harness.pytest_plugin import sign_up
-from harness.stack import Stack, StackConfig
+from harness.config import StackConfig
+from harness.stack import Stack
 
 
 def harness(*args: str, home: Path) -> subprocess.CompletedProcess[str]:

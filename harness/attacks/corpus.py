@@ -5,37 +5,39 @@ One source for the contract suite (``tests/contract/test_auth_matrix.py``) and f
 ``AttackContext`` into an ``Authorization`` header value (``None``: send no header) and the
 statuses that count as a correct answer. Tokens the issuer can sign (wrong claims, odd
 headers, other RSA algorithms) are minted by the issuer the API trusts; the rest are
-assembled by hand from base64url segments, because a well-behaved library refuses to
-build them (PyJWT will not sign HS256 with a PEM public key, which is the point).
-
-``AttackListener`` is a small HTTP server on 127.0.0.1 that the ``jku``/``x5u`` tokens
-point at: a verifier that follows those headers would fetch from it, so any request it
-receives is a finding.
+assembled by hand (``harness.attacks.tokens``).
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import functools
-import hashlib
-import hmac
 import json
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from typing_extensions import Unpack
+
+from harness.attacks.tokens import (
+    FOREIGN_KID,
+    assemble,
+    b64url,
+    b64url_decode,
+    bearer,
+    foreign_certificate,
+    foreign_ec_key,
+    foreign_public_jwk,
+    foreign_rsa_key,
+    hs256,
+    json_segment,
+)
+from harness.issuer.control import MintOptions
 
 REFUSED = frozenset({401})
 # A very long header may be stopped by the HTTP server itself (431) before the app sees it.
@@ -46,25 +48,12 @@ ACCEPTED = frozenset({200})
 # them must be refused because HS256 itself is not allowed, whatever the secret.
 COMMON_SECRETS = ("secret", "your-256-bit-secret", "changeme", "password")
 ATTACKER_ORIGIN = "https://attacker.invalid"
-FOREIGN_KID = "attacker-key-1"
 
 
 class Minter(Protocol):
-    """What the corpus needs from an issuer: ``IssuerClient.mint`` / ``Issuer.mint``."""
+    """What the corpus needs from an issuer: its ``mint`` (any ``IssuerControl`` or ``Issuer``)."""
 
-    def mint(
-        self,
-        sub: str | None,
-        *,
-        ttl: float = ...,
-        claims: Mapping[str, Any] | None = ...,
-        headers: Mapping[str, Any] | None = ...,
-        kid: str | None = ...,
-        alg: str | None = ...,
-        nbf: float | None = ...,
-        iat: float | None = ...,
-        omit: Iterable[str] = ...,
-    ) -> str: ...
+    def mint(self, sub: str | None, **options: Unpack[MintOptions]) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -131,103 +120,8 @@ class Attack:
         return " or ".join(str(status) for status in sorted(self.expect))
 
 
-class Verdict(StrEnum):
-    PASSED = "passed"
-    ACCEPTED = "accepted"
-    SERVER_ERROR = "server_error"
-    FETCHED = "fetched_attacker_url"
-    NO_ANSWER = "no_answer"
-    UNEXPECTED = "unexpected_status"
-
-    @property
-    def failing(self) -> bool:
-        """Findings that make an audit fail; an unexpected 4xx is reported but still a refusal."""
-        return self not in (Verdict.PASSED, Verdict.UNEXPECTED)
-
-
-def judge(attack: Attack, status: int | None, listener_hits: int = 0) -> Verdict:
-    if attack.targets_listener and listener_hits:
-        return Verdict.FETCHED
-    if status is None:
-        return Verdict.NO_ANSWER
-    if status in attack.expect:
-        return Verdict.PASSED
-    if status >= 500:
-        return Verdict.SERVER_ERROR
-    if 200 <= status < 300:
-        return Verdict.ACCEPTED
-    return Verdict.UNEXPECTED
-
-
-# --- token assembly ------------------------------------------------------------------
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def json_segment(value: Any) -> str:
-    return b64url(json.dumps(value, separators=(",", ":")).encode())
-
-
-def assemble(header: Mapping[str, Any], claims: Mapping[str, Any], signature: bytes) -> str:
-    return f"{json_segment(header)}.{json_segment(claims)}.{b64url(signature)}"
-
-
-def hs256(header: Mapping[str, Any], claims: Mapping[str, Any], secret: bytes) -> str:
-    """HS256 by hand: HMAC-SHA256 over ``header.payload`` with any bytes as the secret."""
-    signing_input = f"{json_segment(header)}.{json_segment(claims)}"
-    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url(signature)}"
-
-
-def bearer(token: str) -> str:
-    return f"Bearer {token}"
-
-
-@functools.cache
-def foreign_rsa_key() -> rsa.RSAPrivateKey:
-    """An attacker's RSA key: valid signatures, but not from a key the API trusts."""
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@functools.cache
-def foreign_ec_key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def foreign_public_jwk() -> dict[str, Any]:
-    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(foreign_rsa_key().public_key()))
-    return {"kty": "RSA", "n": jwk["n"], "e": jwk["e"], "alg": "RS256", "kid": FOREIGN_KID}
-
-
-@functools.cache
-def foreign_certificate() -> x509.Certificate:
-    """A self-signed certificate for the attacker's key (for ``x5u`` and ``x5c``)."""
-    key = foreign_rsa_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "attacker.invalid")])
-    now = dt.datetime.now(dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-
-
 def _foreign_rs256(ctx: AttackContext, **header: Any) -> str:
     return jwt.encode(ctx.claims, foreign_rsa_key(), algorithm="RS256", headers=header)
-
-
-# --- builders ----------------------------------------------------------------------
 
 
 def _scheme(prefix: str) -> Builder:
@@ -320,7 +214,7 @@ def _mint_now(make: Callable[[int], dict[str, Any]]) -> Builder:
 
 
 def _mint_for(sub: Any, claims: Mapping[str, Any] | None = None) -> Builder:
-    return lambda ctx: bearer(ctx.issuer.mint(sub, claims=claims))
+    return lambda ctx: bearer(ctx.issuer.mint(sub, claims=claims or {}))
 
 
 def _foreign_key(kid: Callable[[AttackContext], str]) -> Builder:
@@ -551,64 +445,3 @@ def _attacks() -> list[Attack]:
 
 ATTACKS: tuple[Attack, ...] = tuple(_attacks())
 BY_NAME: dict[str, Attack] = {attack.name: attack for attack in ATTACKS}
-
-
-# --- the listener ------------------------------------------------------------------
-
-
-class AttackListener:
-    """An HTTP server on 127.0.0.1 serving the attacker's JWKS and certificate.
-
-    It records every request: a verifier that follows ``jku``/``x5u`` shows up here.
-    """
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.requests: list[str] = []
-        self._lock = threading.Lock()
-        listener = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                listener._record(self.path)
-                if self.path.startswith("/cert.pem"):
-                    body = foreign_certificate().public_bytes(serialization.Encoding.PEM)
-                    kind = "application/x-pem-file"
-                else:
-                    body = json.dumps({"keys": [foreign_public_jwk()]}).encode()
-                    kind = "application/json"
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return  # recorded in `requests`; no console noise
-
-        self._server = ThreadingHTTPServer((host, 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://{host}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def _record(self, path: str) -> None:
-        with self._lock:
-            self.requests.append(path)
-
-    @property
-    def hits(self) -> int:
-        with self._lock:
-            return len(self.requests)
-
-    def start(self) -> AttackListener:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> AttackListener:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()

@@ -1,4 +1,4 @@
-"""Mock token issuer: RS256 key pairs and tokens shaped like Better Auth's.
+"""RS256 key pairs and tokens shaped like Better Auth's.
 
 Better Auth's JWT plugin signs with a header of only ``alg`` and ``kid`` and, with the
 payload trimmed, exactly the claims ``iat, sub, exp, iss, aud`` (``iss`` = ``aud`` = the
@@ -22,6 +22,10 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from typing_extensions import Unpack
+
+from harness.errors import IssuerError
+from harness.issuer.control import MintOptions
 
 DEFAULT_TTL_SECONDS = 15 * 60
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
@@ -152,27 +156,22 @@ class Issuer:
             payload.pop(name, None)
         return payload
 
-    def mint(
-        self,
-        sub: str | None,
-        *,
-        ttl: float = DEFAULT_TTL_SECONDS,
-        claims: Mapping[str, Any] | None = None,
-        headers: Mapping[str, Any] | None = None,
-        kid: str | None = None,
-        alg: str | None = None,
-        nbf: float | None = None,
-        iat: float | None = None,
-        omit: Iterable[str] = (),
-    ) -> str:
+    def mint(self, sub: str | None, **options: Unpack[MintOptions]) -> str:
         """Sign a token. ``ttl`` may be negative (already expired); ``kid`` picks a key."""
-        key = self.key(kid)
-        algorithm = alg or key.alg
+        key = self.key(options.get("kid"))
+        algorithm = options.get("alg") or key.alg
         if algorithm not in RSA_ALGORITHMS:
             raise ValueError(f"the issuer signs with RSA keys only, not {algorithm}")
-        payload = self.claims(sub, ttl=ttl, claims=claims, nbf=nbf, iat=iat, omit=omit)
+        payload = self.claims(
+            sub,
+            ttl=options.get("ttl", DEFAULT_TTL_SECONDS),
+            claims=options.get("claims"),
+            nbf=options.get("nbf"),
+            iat=options.get("iat"),
+            omit=options.get("omit", ()),
+        )
         # PyJWT drops a falsy "typ": Better Auth's header has none either.
-        header: dict[str, Any] = {"kid": key.kid, "typ": None, **(headers or {})}
+        header: dict[str, Any] = {"kid": key.kid, "typ": None, **(options.get("headers") or {})}
         # Any other null field means "leave it out" (e.g. a token without a kid).
         header = {
             name: value for name, value in header.items() if value is not None or name == "typ"
@@ -206,4 +205,4 @@ def _load_keys(path: Path) -> list[SigningKey]:
             keys.append(SigningKey(kid=entry["kid"], private_key=private, alg=entry["alg"]))
         return keys
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"unreadable key file {path}: {exc}") from exc
+        raise IssuerError(f"unreadable key file {path}: {exc}") from exc

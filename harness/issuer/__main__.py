@@ -1,0 +1,3 @@
+from harness.issuer.server import main
+
+main()
