@@ -6,10 +6,17 @@ VENV     := .venv
 PY       := $(VENV)/bin/python
 PYTEST   := $(VENV)/bin/pytest
 HARNESS  := $(VENV)/bin/harness
-UV       ?= uv
-# Provider for the suites: auto (containers when a Docker daemon answers, else local),
-# containers or local. `make test` runs the suites with every provider this machine has.
+# uv on PATH, else as a module (pip may install it where PATH does not look).
+UV       ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+# Provider: auto, local, containers or compose (suites also: saved, the stack `make up`
+# left running). auto picks containers, else local for the suites; compose, containers,
+# else local for `make up` / `make dev`. `make test` runs every provider this machine has.
 MODE     ?= auto
+# Keys the backend of `make up` / `make dev` accepts: better-auth (the real flow) or both
+# (also tokens from `make mint-token`).
+TRUST    ?= better-auth
+# More `harness up` options, e.g. UP_ARGS="--frontend-port 0 --backend-port 0".
+UP_ARGS  ?=
 # pytest-xdist workers for the stack suites.
 WORKERS  ?= 2
 SUB      ?= user-1
@@ -17,8 +24,6 @@ LOAD_USERS   ?= 50
 LOAD_SECONDS ?= 20
 
 export NEXT_TELEMETRY_DISABLED := 1
-export TESTCONTAINERS_RYUK_DISABLED := true
-export TESTCONTAINERS_HOST_OVERRIDE := 127.0.0.1
 
 .PHONY: help
 help: ## List the targets
@@ -30,7 +35,7 @@ help: ## List the targets
 install: $(VENV)/.installed frontend/node_modules/.installed ## Python .venv and frontend node_modules (idempotent)
 
 $(VENV)/.installed: requirements.lock pyproject.toml backend/pyproject.toml
-	@$(UV) --version >/dev/null 2>&1 || { echo "uv is missing: pip install uv" >&2; exit 1; }
+	@scripts/bootstrap
 	$(UV) venv --quiet --allow-existing $(VENV)
 	$(UV) pip sync --quiet --python $(PY) requirements.lock
 	$(UV) pip install --quiet --python $(PY) --no-deps -e . -e backend
@@ -129,19 +134,16 @@ images: install ## Build the container images (content-tagged: unchanged ones ar
 	$(PY) -m harness.images
 
 .PHONY: up
-up: install ## Start the full stack for development and print its URLs
-	@if docker compose version >/dev/null 2>&1; then \
-		$(PY) -m harness.images && docker compose up -d --wait && \
-		echo "frontend http://localhost:3000  backend http://localhost:8000"; \
-	else \
-		$(HARNESS) up --mode $(MODE); \
-	fi
+up: install ## The whole stack on production builds (creates .env when missing); prints URLs
+	@$(HARNESS) up --mode $(MODE) --trust $(TRUST) $(UP_ARGS)
+
+.PHONY: dev
+dev: install ## The whole stack with hot reload (next dev, uvicorn --reload); prints URLs
+	@$(HARNESS) up --mode $(MODE) --trust $(TRUST) --hot-reload $(UP_ARGS)
 
 .PHONY: down
-down: ## Stop and remove the stack
-	@if [ -f .harness/stack.json ]; then $(HARNESS) down; \
-	elif docker compose version >/dev/null 2>&1; then docker compose down -v; \
-	else echo "no stack is up"; fi
+down: ## Stop and remove the stack `make up` / `make dev` started (data included)
+	@$(HARNESS) down
 
 .PHONY: status
 status: ## Show the running stack

@@ -30,8 +30,7 @@ from todo_api.auth import Identity
 from todo_api.deps import get_identity
 from todo_api.settings import Settings
 
-from harness.issuer import Issuer
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerServer
 
 ORIGIN = "http://localhost:3000"
 USER = "bench-user"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -24,7 +23,6 @@ from pathlib import Path
 import httpx
 import jwt
 from fastapi import FastAPI, Request
-
 from todo_api.app import create_app
 from todo_api.auth import Identity
 from todo_api.deps import get_identity
@@ -32,8 +30,7 @@ from todo_api.errors import ApiError
 from todo_api.settings import Settings
 
 from bench.auth_overhead import running, with_real_auth_override
-from harness.issuer import Issuer
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerServer
 
 ORIGIN = "http://localhost:3000"
 USER = "bench-user"

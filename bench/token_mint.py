@@ -21,9 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.issuer import Issuer
-from harness.issuer import IssuerClient
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerClient, IssuerServer
 
 HARNESS = Path(sys.executable).parent / "harness"
 

@@ -89,6 +89,9 @@ def up(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
     trust: Annotated[Trust, typer.Option(help="Keys the backend accepts.")] = Trust.BETTER_AUTH,
+    name: Annotated[
+        str, typer.Option(help="Stack name (labels, Compose project tasks-NAME unless dev).")
+    ] = "dev",
     frontend_port: Annotated[int, typer.Option(help="0 picks a free port")] = 3000,
     backend_port: Annotated[int, typer.Option(help="0 picks a free port")] = 8000,
     issuer_port: Annotated[int, typer.Option(help="0 picks a free port")] = 9000,
@@ -114,7 +117,7 @@ def up(
     say(f"provider: {why}")
     ensure_env_file(announce=say)
     config = StackConfig(
-        name="dev",
+        name=name,
         development=True,
         hot_reload=hot_reload,
         trust=trust,

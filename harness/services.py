@@ -8,7 +8,7 @@ service runs (a process or a container) and how its parts reach each other (``To
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -115,6 +115,28 @@ def issuer_arguments(topology: Topology, key_file: str) -> list[str]:
         key_file,
         "--upstream-jwks",
         topology.better_auth_jwks,
+    ]
+
+
+def backend_command(host: str, port: int, reload_dirs: Sequence[str] = ()) -> list[str]:
+    """uvicorn serving the API; with ``reload_dirs``, restarted when a file there changes."""
+    command = ["uvicorn", "todo_api.main:app", "--host", host, "--port", str(port)]
+    command.append("--no-access-log")  # the app writes its own access lines (with request id)
+    for directory in reload_dirs:
+        command += ["--reload", "--reload-dir", directory]
+    return command
+
+
+def frontend_dev_command(host: str, port: int) -> list[str]:
+    """``next dev`` (Fast Refresh), relative to the frontend directory."""
+    return [
+        "node",
+        "node_modules/next/dist/bin/next",
+        "dev",
+        "--hostname",
+        host,
+        "--port",
+        str(port),
     ]
 
 

@@ -16,11 +16,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.dockerd import compose_unavailable, docker_available
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "test-results"
-from harness.dockerd import docker_available
 
 VENV_BIN = ROOT / ".venv" / "bin"
+# The Compose project of the `make up ... --name ci` stack.
+COMPOSE_PROJECT = "tasks-ci"
 WORKERS = os.environ.get("WORKERS", "2")
 
 
@@ -67,6 +70,40 @@ def providers() -> list[str]:
     return ["local"]
 
 
+def compose_steps() -> list[Step]:
+    """`make up` on the Compose path, both suites against that running stack (`saved`),
+    `make down`, and nothing left behind. Its own HARNESS_HOME and free ports, so a stack
+    the developer left running is not touched."""
+    reason = compose_unavailable()
+    if reason is not None:
+        if os.environ.get("CI") != "true":
+            print(f"test-all: the Compose steps are not run here: {reason}")
+            return []
+        print(f"test-all: CI needs Docker Compose v2: {reason}")  # the steps then fail loudly
+    env = {"HARNESS_HOME": str(RESULTS / "compose-home")}
+    options = "--name ci --frontend-port 0 --backend-port 0 --issuer-port 0"
+    make = ["make", "--no-print-directory"]
+    left = " ".join(
+        f"$(docker {kind} --filter label=com.docker.compose.project={COMPOSE_PROJECT})"
+        for kind in ("ps -aq", "volume ls -q", "network ls -q")
+    )
+    plan = [
+        Step("compose-up", [*make, "up", "MODE=compose", "TRUST=both", f"UP_ARGS={options}"]),
+        pytest_step(
+            "contract-compose", "tests/contract", "-q", "-n", WORKERS, "--stack-mode=saved"
+        ),
+        pytest_step("e2e-compose", "tests/e2e", "-q", "-n", WORKERS, "--stack-mode=saved"),
+        Step("compose-down", [*make, "down"]),
+        Step(
+            "compose-clean",
+            ["bash", "-c", f'left="{left}"; echo "left: ${{left:-nothing}}"; [ -z "$left" ]'],
+        ),
+    ]
+    for step in plan:
+        step.env.update(env)
+    return plan
+
+
 def steps() -> list[Step]:
     plan = [
         Step("ruff", [str(VENV_BIN / "ruff"), "check", "."]),
@@ -102,7 +139,7 @@ def steps() -> list[Step]:
         )
         # Its own stack and no xdist: the scenarios stop and start that stack's services.
         plan.append(pytest_step(f"faults-{mode}", "tests/faults", "-q", f"--stack-mode={mode}"))
-    return plan
+    return plan + compose_steps()
 
 
 def run(step: Step) -> None:

@@ -21,8 +21,7 @@ from faker import Faker
 from fastapi import FastAPI
 from todo_api.app import create_app
 
-from harness.issuer import Issuer
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerServer
 from harness.postgres import TempPostgres
 
 

@@ -15,8 +15,7 @@ import pytest
 from backend_support import Api, assert_error, audit_lines
 from cryptography.hazmat.primitives import serialization
 
-from harness.issuer import Issuer
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerServer
 
 pytestmark = pytest.mark.anyio
 

@@ -11,8 +11,7 @@ from backend_support import Api, assert_error, settings_for
 from fastapi import FastAPI
 from todo_api.app import create_app
 
-from harness.issuer import Issuer
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerServer
 from harness.postgres import TempPostgres
 
 pytestmark = pytest.mark.anyio

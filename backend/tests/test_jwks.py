@@ -11,8 +11,7 @@ import pytest
 from backend_support import Api, assert_error, eventually
 from faker import Faker
 
-from harness.issuer import Issuer
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerServer
 
 pytestmark = pytest.mark.anyio
 

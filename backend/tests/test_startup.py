@@ -17,8 +17,7 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 from todo_api.migrate import upgrade
 
-from harness.issuer import Issuer
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerServer
 from harness.ports import free_port
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]

@@ -37,8 +37,9 @@ from harness.waiting import tail
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 HOT_RELOAD_FILE = REPO_ROOT / "docker-compose.dev.yml"
-# `name:` in docker-compose.yml: a developer's stack is the project `docker compose` sees.
+# `name:` in docker-compose.yml: `harness up`'s stack is the project `docker compose` sees.
 DEVELOPMENT_PROJECT = "tasks"
+DEVELOPMENT_NAME = "dev"
 UP_TIMEOUT = 180
 
 
@@ -62,9 +63,10 @@ def compose_variables(
 
 
 def _project(config: StackConfig, run_id: str) -> str:
-    if config.development:
+    if config.development and config.name == DEVELOPMENT_NAME:
         return DEVELOPMENT_PROJECT
-    return re.sub(r"[^a-z0-9_-]", "-", f"tasks-{run_id}".lower())
+    unique = config.name if config.development else run_id
+    return re.sub(r"[^a-z0-9_-]", "-", f"tasks-{unique}".lower())
 
 
 class ComposeProvider:

@@ -18,7 +18,6 @@ import re
 import threading
 import uuid
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from harness import dockerd
@@ -34,6 +33,7 @@ from harness.services import (
     SPECS,
     Secrets,
     Topology,
+    backend_command,
     backend_environment,
     database_url,
     frontend_environment,
@@ -324,10 +324,7 @@ class _Launcher:
         if config.hot_reload and spec.reload_sources:
             options["volumes"].update(self._source_mounts(service))
             if service == "backend":
-                options["command"] = [
-                    "uvicorn", "todo_api.main:app", "--host", "0.0.0.0", "--port", "8000",
-                    "--no-access-log", "--reload", "--reload-dir", "/app/todo_api",
-                ]  # fmt: skip
+                options["command"] = backend_command("0.0.0.0", spec.port, reload_dirs(service))
         with dockerd.client() as docker_client:
             container = docker_client.containers.create(
                 self.network.images[service],
@@ -345,13 +342,18 @@ class _Launcher:
 
     def _source_mounts(self, service: str) -> dict[str, dict[str, str]]:
         sources = source_root(self.stack.config) / service
-        inside = SOURCE_MOUNTS[service]
-        mounts = {}
-        for directory in SPECS[service].reload_sources:
-            path = Path(sources, directory)
-            if path.is_dir():
-                mounts[str(path)] = {"bind": f"{inside}/{directory}", "mode": "ro"}
-        return mounts
+        return {
+            str(sources / directory): {"bind": inside, "mode": "ro"}
+            for directory, inside in zip(
+                SPECS[service].reload_sources, reload_dirs(service), strict=True
+            )
+            if (sources / directory).is_dir()
+        }
+
+
+def reload_dirs(service: str) -> list[str]:
+    """Where in its image a service's hot-reload sources are mounted."""
+    return [f"{SOURCE_MOUNTS[service]}/{d}" for d in SPECS[service].reload_sources]
 
 
 def _safe_name(name: str) -> str:

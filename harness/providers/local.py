@@ -32,8 +32,10 @@ from harness.services import (
     SPECS,
     Secrets,
     Topology,
+    backend_command,
     backend_environment,
     database_url,
+    frontend_dev_command,
     frontend_environment,
     issuer_arguments,
 )
@@ -136,14 +138,13 @@ class _Launch:
             return command, {}, self.run_dir
         if service == "backend":
             env = backend_environment(self.topology, self.config)
-            command = [sys.executable, "-m", "uvicorn", "todo_api.main:app"]
-            command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+            reload_dirs: list[str] = []
             if self.config.hot_reload:
                 backend = self.root / "backend"
                 # The sources under source_root, not the installed package, are served.
                 env["PYTHONPATH"] = str(backend)
-                for source in SPECS["backend"].reload_sources:
-                    command += ["--reload", "--reload-dir", str(backend / source)]
+                reload_dirs = [str(backend / d) for d in SPECS["backend"].reload_sources]
+            command = [sys.executable, "-m", *backend_command("127.0.0.1", port, reload_dirs)]
             return command, env, self.run_dir
         if service == "frontend":
             env = frontend_environment(self.topology, self.config, self.stack.secrets)
@@ -153,9 +154,7 @@ class _Launch:
                 raise ProviderError("node is not installed: the frontend needs Node.js >= 20.9")
             if self.config.hot_reload:
                 _require_node_modules(frontend)
-                next_bin = frontend / "node_modules" / "next" / "dist" / "bin" / "next"
-                command = [node, str(next_bin), "dev", "--hostname", "127.0.0.1"]
-                return [*command, "--port", str(port)], env, frontend
+                return [node, *frontend_dev_command("127.0.0.1", port)[1:]], env, frontend
             server = standalone_server(frontend)
             return [node, str(server)], env, server.parent
         raise ProviderError(f"unknown service {service!r}")

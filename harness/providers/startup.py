@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
 from harness.services import SPECS, Condition
 
@@ -26,6 +26,8 @@ def start_in_order(
     started = {name: threading.Event() for name in names}
     healthy = {name: threading.Event() for name in names}
     failed = threading.Event()
+    errors: list[BaseException] = []
+    lock = threading.Lock()
 
     def ready(dependency: str, condition: Condition) -> threading.Event:
         return healthy[dependency] if condition is Condition.HEALTHY else started[dependency]
@@ -45,14 +47,14 @@ def start_in_order(
             wait_healthy(name, failed)
             healthy[name].set()
             progress(f"{name}: healthy")
-        except BaseException:
+        except BaseException as error:
+            with lock:
+                # The first failure is the cause; the others gave up because of it.
+                errors.append(error)
             failed.set()
-            raise
 
     with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="start") as pool:
-        futures = [pool.submit(run, name) for name in names]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            error = future.exception()
-            if error is not None:
-                raise error
+        for future in [pool.submit(run, name) for name in names]:
+            future.result()
+    if errors:
+        raise errors[0]

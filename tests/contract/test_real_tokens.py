@@ -14,8 +14,8 @@ import jwt
 import pytest
 from faker import Faker
 
-from harness.issuer import IssuerClient
 from harness.demo import frontend_client
+from harness.issuer import IssuerClient
 from harness.pytest_plugin import User, sign_up
 from harness.stack import Stack
 

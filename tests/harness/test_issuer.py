@@ -11,10 +11,8 @@ import httpx
 import jwt
 import pytest
 
-from harness.issuer import Issuer
 from harness.errors import IssuerError
-from harness.issuer import IssuerClient
-from harness.issuer import IssuerServer
+from harness.issuer import Issuer, IssuerClient, IssuerServer
 
 ORIGIN = "http://localhost:3000"
 
