@@ -114,8 +114,18 @@ def _topology(ports: dict[str, int]) -> Topology:
     )
 
 
-def _ports(stack: Stack) -> dict[str, int]:
-    return {name: facts.port for name, facts in stack.services.items()}
+def _stack_topology(stack: Stack) -> Topology:
+    """The addresses of a started stack or fork (a fork has only its issuer and backend)."""
+    frontend_port = int(stack.frontend_url.rsplit(":", 1)[1])
+    return Topology(
+        frontend_origin=stack.frontend_url,
+        backend_origin=stack.backend_url,
+        database_url=stack.database_url.replace("postgresql+psycopg://", "postgresql://"),
+        better_auth_jwks=f"http://127.0.0.1:{frontend_port}/api/auth/jwks",
+        issuer_jwks=f"{stack.issuer_url}/jwks",
+        listen_host="127.0.0.1",
+        frontend_port=frontend_port,
+    )
 
 
 class _Launch:
@@ -229,25 +239,24 @@ class LocalProvider:
 
     def fork(self, stack: Stack, config: StackConfig) -> Stack:
         ports = pick_ports({"issuer": 0, "backend": 0})
-        topology = _topology({**_ports(stack), **ports})
+        backend_url = f"http://localhost:{ports['backend']}"
+        issuer_url = f"http://127.0.0.1:{ports['issuer']}"
         forked = Stack(
             mode=Mode.LOCAL,
             # A fork's backend trusts its own issuer, which also serves Better Auth's keys.
             config=replace(config, trust=Trust.BOTH, hot_reload=False),
             run_id=f"{stack.run_id}-fork-{uuid.uuid4().hex[:6]}",
             frontend_url=stack.frontend_url,
-            backend_url=topology.backend_origin,
+            backend_url=backend_url,
             database_url=stack.database_url,
-            issuer_url=f"http://127.0.0.1:{ports['issuer']}",
+            issuer_url=issuer_url,
             jwt_issuer=stack.jwt_issuer,
             jwt_audience=stack.jwt_audience,
-            jwks_url=topology.issuer_jwks,
+            jwks_url=f"{issuer_url}/jwks",
             secrets=stack.secrets,
             services={
-                "issuer": ServiceFacts(
-                    url=f"http://127.0.0.1:{ports['issuer']}", port=ports["issuer"]
-                ),
-                "backend": ServiceFacts(url=topology.backend_origin, port=ports["backend"]),
+                "issuer": ServiceFacts(url=issuer_url, port=ports["issuer"]),
+                "backend": ServiceFacts(url=backend_url, port=ports["backend"]),
             },
             run_dir=stack.run_dir,
             fork_of=stack.run_id,
@@ -328,7 +337,7 @@ class LocalProvider:
             pg.start()
             pg.create_database(DATABASE)
             return
-        command, env, cwd = _Launch(stack, _topology(_ports(stack))).spec(service)
+        command, env, cwd = _Launch(stack, _stack_topology(stack)).spec(service)
         logs = state_dir() / "logs" / stack.run_id
         facts.log = str(logs / f"{service}-{facts.port}.log")
         facts.pid = processes.launch(command, env=env, log=Path(facts.log), cwd=cwd)

@@ -15,7 +15,7 @@ import pytest
 from faker import Faker
 
 from harness.attacks import AttackContext, AttackListener
-from harness.issuer import IssuerClient
+from harness.issuer import IssuerControl
 from harness.pytest_plugin import User, make_user
 
 from .support import ATTACK_PROPERTY, FUZZ_PROPERTY
@@ -32,19 +32,19 @@ def listener() -> Iterator[AttackListener]:
 
 
 @pytest.fixture(scope="session")
-def trusted_jwks(issuer: IssuerClient) -> dict[str, Any]:
+def trusted_jwks(issuer: IssuerControl) -> dict[str, Any]:
     return issuer.jwks()
 
 
 @pytest.fixture
 def attack_context(
-    issuer: IssuerClient, trusted_jwks: dict[str, Any], user: User, listener: AttackListener
+    issuer: IssuerControl, trusted_jwks: dict[str, Any], user: User, listener: AttackListener
 ) -> AttackContext:
     return AttackContext.create(issuer, trusted_jwks, user.id, listener.url)
 
 
 @pytest.fixture
-def new_user(issuer: IssuerClient, faker_session: Faker) -> Callable[[], User]:
+def new_user(issuer: IssuerControl, faker_session: Faker) -> Callable[[], User]:
     return lambda: make_user(issuer, faker_session)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from harness.attacks import ATTACKS, BY_NAME, Attack, AttackContext, AttackListener
 from harness.audit import run_audit
-from harness.issuer import IssuerClient
+from harness.issuer import IssuerControl
 from harness.pytest_plugin import User
 from harness.stack import Stack
 
@@ -113,7 +113,7 @@ def test_refusal_is_audited_without_the_token(
         assert secret.split(".")[2] not in log
 
 
-def test_harness_audit_passes_against_the_stack(stack: Stack, issuer: IssuerClient) -> None:
+def test_harness_audit_passes_against_the_stack(stack: Stack, issuer: IssuerControl) -> None:
     """The same corpus through ``harness audit``'s code path: 0 accepted, no 5xx."""
     report = run_audit(stack.backend_url, "/api/{sub}/tasks", issuer)
     assert report.error is None
