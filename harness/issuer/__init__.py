@@ -5,8 +5,8 @@
 - ``IssuerService``: the interface in-process; ``IssuerServer`` serves it over HTTP.
 - ``IssuerClient``: the interface over HTTP.
 
-Only ``Issuer`` and the interface types load eagerly; the server and client load on first
-use, so a command that mints with local keys does not import an HTTP stack.
+Only the interface types load eagerly; the rest loads on first use, so a command that
+talks to a running issuer imports no crypto and one that mints locally no HTTP stack.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.issuer.control import FailMode, IssuerControl, IssuerStats, MintOptions
-from harness.issuer.keys import DEFAULT_TTL_SECONDS, RSA_ALGORITHMS, Issuer, SigningKey
 
 if TYPE_CHECKING:
     from harness.issuer.client import IssuerClient
+    from harness.issuer.keys import DEFAULT_TTL_SECONDS, RSA_ALGORITHMS, Issuer, SigningKey
     from harness.issuer.server import IssuerServer
     from harness.issuer.service import IssuerService
 
@@ -36,6 +36,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "DEFAULT_TTL_SECONDS": "harness.issuer.keys",
+    "RSA_ALGORITHMS": "harness.issuer.keys",
+    "Issuer": "harness.issuer.keys",
+    "SigningKey": "harness.issuer.keys",
     "IssuerClient": "harness.issuer.client",
     "IssuerServer": "harness.issuer.server",
     "IssuerService": "harness.issuer.service",
