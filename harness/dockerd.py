@@ -171,14 +171,19 @@ def remove_labelled(selector: str, *, networks_and_volumes: bool = True) -> None
                 volume.remove(force=True)
 
 
-def leftovers(stack_name: str) -> dict[str, list[str]]:
-    """Containers, networks and volumes still labelled with ``stack_name``."""
-    selector = {"label": f"{LABEL_STACK}={stack_name}"}
+def leftovers(stack_name: str, project: str | None = None) -> dict[str, list[str]]:
+    """Containers, networks and volumes still labelled with ``stack_name`` (and, for a
+    Compose stack, still in its ``project``)."""
+    selectors = [f"{LABEL_STACK}={stack_name}"]
+    if project is not None:
+        selectors.append(f"com.docker.compose.project={project}")
+    found: dict[str, list[str]] = {"containers": [], "networks": [], "volumes": []}
     with client() as docker_client:
-        return {
-            "containers": [
-                c.name for c in docker_client.containers.list(all=True, filters=selector)
-            ],
-            "networks": [n.name for n in docker_client.networks.list(filters=selector)],
-            "volumes": [v.name for v in docker_client.volumes.list(filters=selector)],
-        }
+        for selector in selectors:
+            filters = {"label": selector}
+            found["containers"] += [
+                c.name for c in docker_client.containers.list(all=True, filters=filters)
+            ]
+            found["networks"] += [n.name for n in docker_client.networks.list(filters=filters)]
+            found["volumes"] += [v.name for v in docker_client.volumes.list(filters=filters)]
+    return found

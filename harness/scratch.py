@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
+
+import httpx
 
 from harness.paths import REPO_ROOT
 
@@ -18,19 +21,56 @@ _SKIP = shutil.ignore_patterns(
     "node_modules", ".next", "tests", "test-results", "coverage", "__pycache__", "*.db",
     "*.tsbuildinfo", ".venv",
 )  # fmt: skip
+PROBE = "hot-probe"
 
 
-def copy_sources(destination: Path, root: Path = REPO_ROOT) -> Path:
-    """``root``'s frontend/ and backend/ copied under ``destination`` (returned), the
-    frontend's node_modules linked into the copy."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for part in ("frontend", "backend"):
-        shutil.copytree(root / part, destination / part, ignore=_SKIP, symlinks=True)
-    modules = root / "frontend" / "node_modules"
-    try:
-        shutil.copytree(modules, destination / "frontend" / "node_modules", symlinks=True,
-                        copy_function=os.link)  # fmt: skip
-    except OSError:
-        shutil.rmtree(destination / "frontend" / "node_modules", ignore_errors=True)
-        shutil.copytree(modules, destination / "frontend" / "node_modules", symlinks=True)
-    return destination
+class ScratchSources:
+    """``root``'s frontend/ and backend/ copied under ``destination``."""
+
+    def __init__(self, destination: Path, root: Path = REPO_ROOT) -> None:
+        self.root = destination
+        destination.mkdir(parents=True, exist_ok=True)
+        for part in ("frontend", "backend"):
+            shutil.copytree(root / part, destination / part, ignore=_SKIP, symlinks=True)
+        modules, target = (
+            root / "frontend" / "node_modules",
+            destination / "frontend" / "node_modules",
+        )
+        try:
+            shutil.copytree(modules, target, symlinks=True, copy_function=os.link)
+        except OSError:
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(modules, target, symlinks=True)
+
+    def write_page(self, marker: str) -> str:
+        """A page at ``/hot-probe`` showing ``marker`` (new, or changed); its path."""
+        page = self.root / "frontend" / "app" / PROBE / "page.tsx"
+        page.parent.mkdir(exist_ok=True)
+        page.write_text(f"export default function Probe() {{\n  return <p>{marker}</p>;\n}}\n")
+        return f"/{PROBE}"
+
+    def write_route(self, marker: str) -> str:
+        """A backend route ``GET /hot-probe`` answering ``marker`` (new, or changed); its path."""
+        module = self.root / "backend" / "todo_api" / "routes" / "health.py"
+        text = module.read_text().split(f"\n\n# {PROBE}\n", 1)[0]
+        module.write_text(
+            f'{text}\n\n# {PROBE}\n@router.get("/{PROBE}")\n'
+            f'def hot_probe() -> dict[str, str]:\n    return {{"marker": "{marker}"}}\n'
+        )
+        return f"/{PROBE}"
+
+
+def seconds_until_served(url: str, marker: str, *, since: float, timeout: float) -> float:
+    """Poll ``url`` until its body shows ``marker``; seconds from ``since`` (a monotonic time).
+    TimeoutError after ``timeout`` seconds."""
+    deadline = since + timeout
+    with httpx.Client(timeout=30.0) as http:
+        while True:
+            try:
+                if marker in http.get(url).text:
+                    return time.monotonic() - since
+            except httpx.HTTPError:
+                pass  # restarting: not served yet
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not show {marker!r} within {timeout:.0f}s")
+            time.sleep(0.1)
