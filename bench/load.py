@@ -32,7 +32,7 @@ def _obtain(mode: str) -> tuple[Stack, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--mode", choices=("local", "containers", "saved"), default="saved")
+    parser.add_argument("--mode", choices=(*(m.value for m in Mode), "saved"), default="saved")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--pace-ms", type=float, default=0.0, help="mean think time per user")

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.dockerd import docker_available
+from harness.config import Mode
+from harness.registry import provider
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -89,15 +90,24 @@ def plan(quick: bool, suites: bool, providers: list[str]) -> list[Bench]:
             "build and images already exist), median of the runs; and the tear-down. "
             "Targets: local <= 5 s, containers <= 15 s.",
         ),
+        Bench(
+            "Dev loop",
+            "dev_loop.py",
+            ["--providers", ",".join(providers), "--runs", "1" if quick else "3"],
+            "Seconds from saving a file to the change being served: a hot-reload stack "
+            "(`make dev`) serving an edited page, a new page and an edited backend route, "
+            "next to the rebuild path of a production stack (`make up` after the edit: "
+            "frontend build or images rebuilt). Target: <= 3 s per hot-reload edit.",
+        ),
     ]
-    for provider in providers:
+    for name in providers:
         benches.append(
             Bench(
-                f"Load and memory ({provider})",
+                f"Load and memory ({name})",
                 "load.py",
-                ["--mode", provider, "--users", "50", "--seconds", seconds],
+                ["--mode", name, "--users", "50", "--seconds", seconds],
                 f"50 users, each with its own token, mixed CRUD for {seconds} s against a "
-                f"fresh {provider} stack, one request at a time per user (closed loop, no "
+                f"fresh {name} stack, one request at a time per user (closed loop, no "
                 "think time); the database is then compared with the client's ledger of "
                 "acknowledged writes. Then the resident memory of the backend and frontend "
                 "processes.",
@@ -217,13 +227,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="shorter runs (smoke test)")
     parser.add_argument("--suites", action="store_true", help="also time make contract/e2e")
-    parser.add_argument("--providers", default=None, help="default: local, plus containers")
+    parser.add_argument(
+        "--providers", default=None, help="default: every provider this machine can run"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.providers:
         providers = [p.strip() for p in args.providers.split(",") if p.strip()]
     else:
-        providers = ["local", "containers"] if docker_available() else ["local"]
+        providers = [m.value for m in Mode if provider(m).unavailable() is None]
     options = "".join(
         [" --quick" if args.quick else "", " --suites" if args.suites else ""]
         + ([f" --providers {','.join(providers)}"] if args.providers else [])

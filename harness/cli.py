@@ -112,6 +112,7 @@ def up(
 
     saved = load_saved_stack()
     if saved is not None:
+        _warn_if_stale(saved)
         fail(f"a {saved.mode} stack is already up ({saved.frontend_url}): run `harness down` first")
     chosen, why = choose(mode or settings().mode, DEVELOPMENT_ORDER)
     say(f"provider: {why}")
@@ -181,6 +182,7 @@ def status(
             say("no stack is up")
         raise typer.Exit(3)
     running = stack.running()
+    _warn_if_stale(stack)
     if as_json:
         body = {"up": True, **stack.summary(), "services": running}
         sys.stdout.write(json.dumps(body) + "\n")
@@ -282,6 +284,18 @@ def mint_token(
         sys.stdout.write(json.dumps(body) + "\n")
     else:
         sys.stdout.write(token + "\n")
+
+
+def _warn_if_stale(stack: Stack) -> None:
+    if not stack.config.hot_reload:
+        return
+    from harness.config import Mode
+    from harness.dependencies import advice, changed_since
+    from harness.paths import source_root
+
+    changed = changed_since(source_root(stack.config), stack.not_reloaded)
+    if changed:
+        say(f"note: {advice(changed, stack.mode is Mode.LOCAL)}")
 
 
 def _warn_if_not_trusted(issuer_url: str | None) -> None:

@@ -24,14 +24,28 @@ _SKIP = shutil.ignore_patterns(
 PROBE = "hot-probe"
 
 
+# Besides frontend/ and backend/: what the images' builds read (Dockerfiles, the issuer).
+_BUILD_CONTEXT = (
+    ".dockerignore", "compose", "harness/__init__.py", "harness/errors.py",
+    "harness/serving.py", "harness/issuer",
+)  # fmt: skip
+
+
 class ScratchSources:
-    """``root``'s frontend/ and backend/ copied under ``destination``."""
+    """``root``'s frontend/ and backend/ (and the images' build context) copied under
+    ``destination``: a stack started with ``source_root=destination`` serves and builds
+    from the copy."""
 
     def __init__(self, destination: Path, root: Path = REPO_ROOT) -> None:
         self.root = destination
         destination.mkdir(parents=True, exist_ok=True)
-        for part in ("frontend", "backend"):
-            shutil.copytree(root / part, destination / part, ignore=_SKIP, symlinks=True)
+        for part in ("frontend", "backend", *_BUILD_CONTEXT):
+            source, target = root / part, destination / part
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=_SKIP, symlinks=True)
+            elif source.exists():
+                shutil.copy2(source, target)
         modules, target = (
             root / "frontend" / "node_modules",
             destination / "frontend" / "node_modules",

@@ -90,6 +90,8 @@ class Stack:
     # Compose stacks: the Compose project.
     project: str | None = None
     demo: DemoAccount | None = None
+    # Hot reload: digests of the files it cannot pick up (harness.dependencies).
+    not_reloaded: dict[str, str] = field(default_factory=dict)
 
     @property
     def trust(self) -> Trust:

@@ -111,9 +111,12 @@ def describe_stack(
 
 
 def stack_images(config: StackConfig, progress: Progress) -> dict[str, str]:
-    """Image per service, built first when missing or changed (hot reload: `next dev`)."""
+    """Image per service, built from the stack's sources first when missing or changed
+    (hot reload: the `next dev` image)."""
     frontend = "frontend-dev" if config.hot_reload else "frontend"
-    built = ensure_images(["postgres", "backend", "issuer", frontend], progress=progress)
+    built = ensure_images(
+        ["postgres", "backend", "issuer", frontend], progress=progress, root=source_root(config)
+    )
     return {
         "postgres": built["postgres"].ref,
         "backend": built["backend"].ref,
