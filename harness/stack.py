@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.config import Mode, StackConfig, Trust
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ProviderError
 from harness.registry import Provider, provider
 from harness.services import SERVICES, Secrets
 from harness.settings import state_dir
@@ -92,6 +92,13 @@ class Stack:
     demo: DemoAccount | None = None
     # Hot reload: digests of the files it cannot pick up (harness.dependencies).
     not_reloaded: dict[str, str] = field(default_factory=dict)
+
+    def facts(self, service: str) -> ServiceFacts:
+        """The service's facts; ProviderError when this stack (or fork) has no such service."""
+        found = self.services.get(service)
+        if found is None:
+            raise ProviderError(f"the stack has no {service} service")
+        return found
 
     @property
     def trust(self) -> Trust:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import threading
 import uuid
 from collections.abc import Mapping
 
@@ -28,11 +27,10 @@ from harness.providers.containers import (
     network_topology,
     stack_images,
     stack_ports,
-    wait_container,
 )
 from harness.registry import Progress
 from harness.services import SERVICES, Secrets
-from harness.stack import Stack, service_names
+from harness.stack import Stack
 from harness.waiting import tail
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -69,7 +67,10 @@ def _project(config: StackConfig, run_id: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "-", f"tasks-{unique}".lower())
 
 
-class ComposeProvider:
+class ComposeProvider(ContainersProvider):
+    """Compose starts and removes the stack; stopping, starting, logs and forks work on its
+    containers as the containers provider's do."""
+
     mode = Mode.COMPOSE
 
     def unavailable(self) -> str | None:
@@ -106,36 +107,12 @@ class ComposeProvider:
             raise
         return stack
 
-    def fork(self, stack: Stack, config: StackConfig) -> Stack:
-        return ContainersProvider().fork(stack, config)
-
     def down(self, stack: Stack) -> None:
         # Forks are attached to the project's network: they go first, or it cannot be removed.
         dockerd.remove_labelled(f"{dockerd.LABEL_RUN}={stack.run_id}")
         self._compose(stack, "down", "--volumes", "--remove-orphans", "--timeout", "10")
 
-    def stop(self, stack: Stack, service: str) -> None:
-        dockerd.stop(self._facts(stack, service))
-
-    def start(self, stack: Stack, service: str) -> None:
-        dockerd.start(self._facts(stack, service))
-        wait_container(stack, service, threading.Event())
-
-    def running(self, stack: Stack) -> dict[str, bool]:
-        return {
-            name: dockerd.running(stack.services[name].container) for name in service_names(stack)
-        }
-
-    def logs(self, stack: Stack, service: str) -> str:
-        return dockerd.logs(self._facts(stack, service))
-
     # -- docker compose ----------------------------------------------------------------
-
-    def _facts(self, stack: Stack, service: str) -> str | None:
-        facts = stack.services.get(service)
-        if facts is None:
-            raise ProviderError(f"the stack has no {service} service")
-        return facts.container
 
     def _files(self, stack: Stack) -> list[str]:
         files = ["-f", str(COMPOSE_FILE)]

@@ -243,10 +243,10 @@ class ContainersProvider:
         dockerd.remove_labelled(f"{dockerd.LABEL_RUN}={stack.run_id}")
 
     def stop(self, stack: Stack, service: str) -> None:
-        dockerd.stop(self._facts(stack, service).container)
+        dockerd.stop(stack.facts(service).container)
 
     def start(self, stack: Stack, service: str) -> None:
-        dockerd.start(self._facts(stack, service).container)
+        dockerd.start(stack.facts(service).container)
         self._wait(stack, service, threading.Event())
 
     def running(self, stack: Stack) -> dict[str, bool]:
@@ -255,13 +255,7 @@ class ContainersProvider:
         }
 
     def logs(self, stack: Stack, service: str) -> str:
-        return dockerd.logs(self._facts(stack, service).container)
-
-    def _facts(self, stack: Stack, service: str) -> ServiceFacts:
-        facts = stack.services.get(service)
-        if facts is None:
-            raise ProviderError(f"the stack has no {service} service")
-        return facts
+        return dockerd.logs(stack.facts(service).container)
 
     def _wait(self, stack: Stack, service: str, abandoned: threading.Event) -> None:
         wait_container(stack, service, abandoned)

@@ -279,7 +279,7 @@ class LocalProvider:
             shutil.rmtree(stack.run_dir, ignore_errors=True)
 
     def stop(self, stack: Stack, service: str) -> None:
-        facts = self._facts(stack, service)
+        facts = stack.facts(service)
         if service == "postgres":
             pg = self._postgres(stack)
             if pg is not None:
@@ -288,7 +288,7 @@ class LocalProvider:
             processes.terminate(facts.pid)
 
     def start(self, stack: Stack, service: str) -> None:
-        facts = self._facts(stack, service)
+        facts = stack.facts(service)
         if service == "postgres":
             pg = self._postgres(stack)
             if pg is not None and not pg.running():
@@ -311,15 +311,9 @@ class LocalProvider:
         return state
 
     def logs(self, stack: Stack, service: str) -> str:
-        return processes.read_log(self._facts(stack, service).log)
+        return processes.read_log(stack.facts(service).log)
 
     # -- one service -------------------------------------------------------------------
-
-    def _facts(self, stack: Stack, service: str) -> ServiceFacts:
-        facts = stack.services.get(service)
-        if facts is None:
-            raise ProviderError(f"the stack has no {service} service")
-        return facts
 
     def _postgres(self, stack: Stack) -> TempPostgres | None:
         facts = stack.services.get("postgres")
