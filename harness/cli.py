@@ -138,18 +138,20 @@ def up(
 
 
 def _print_stack(stack: Stack, out: Console) -> None:
-    from rich.table import Table
-
     reload = ", hot reload" if stack.config.hot_reload else ""
-    table = Table(title=f"stack up ({stack.mode}{reload})", show_header=False)
-    table.add_row("frontend", stack.frontend_url)
-    table.add_row("backend", stack.backend_url)
-    table.add_row("issuer", stack.issuer_url)
-    table.add_row("database", stack.database_url)
-    table.add_row("backend trusts", f"{stack.jwks_url} ({stack.trust})")
+    rows = [
+        ("frontend", stack.frontend_url),
+        ("backend", stack.backend_url),
+        ("issuer", stack.issuer_url),
+        ("database", stack.database_url),
+        ("backend trusts", f"{stack.jwks_url} ({stack.trust})"),
+    ]
     if stack.demo is not None:
-        table.add_row("demo account", f"{stack.demo.email} / {stack.demo.password}")
-    out.print(table)
+        rows.append(("demo account", f"{stack.demo.email}  password {stack.demo.password}"))
+    out.print(f"[bold]stack up[/] ({stack.mode}{reload})")
+    for label, value in rows:
+        # Whole URLs on one line each: a table would cut or wrap them.
+        out.print(f"  {label:<15} {value}", highlight=False, crop=False, overflow="ignore")
     out.print("Mint a token: harness mint-token --sub <user-id>    Stop: harness down")
 
 
