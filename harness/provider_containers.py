@@ -208,6 +208,7 @@ def backend_env(
         "JWT_AUDIENCE": stack.jwt_audience,
         "CORS_ORIGINS": stack.frontend_url,
         "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
+        "DPOP_MODE": config.dpop_mode,
         "LOG_LEVEL": "INFO",
     }
 
@@ -227,6 +228,7 @@ def frontend_env(stack: Stack, config: StackConfig, database_url: str) -> dict[s
         "JWT_AUDIENCE": stack.jwt_audience,
         "JWT_EXPIRATION": config.jwt_expiration,
         "AUTH_RATE_LIMIT": "on" if config.auth_rate_limit else "off",
+        "DPOP_MODE": config.dpop_mode,
     }
 
 

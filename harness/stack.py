@@ -18,6 +18,7 @@ from harness.issuer_client import IssuerClient
 
 Mode = Literal["containers", "local"]
 Trust = Literal["both", "better-auth"]
+DpopMode = Literal["off", "optional", "required"]
 SERVICES = ("postgres", "issuer", "backend", "frontend")
 
 
@@ -44,6 +45,8 @@ class StackConfig:
     jwt_expiration: str = "15m"
     jwks_cooldown_seconds: float = 30.0
     auth_rate_limit: bool = True
+    # Token binding (DPOP_MODE) for backend and frontend: off, optional or required.
+    dpop_mode: DpopMode = "optional"
     # A stable secret keeps Better Auth's encrypted signing keys usable across restarts.
     auth_secret: str = "harness-dev-secret-change-me-0123456789abcdef"
     name: str = "harness"
