@@ -10,6 +10,7 @@ import {
   parseDatabaseUrl,
   pingAuthDatabase,
 } from "./auth-db";
+import { dpopToken } from "./dpop/token-plugin";
 import { originOf, readEnv } from "./env";
 
 export interface AuthSettings {
@@ -52,6 +53,18 @@ export function loadAuthSettings(): AuthSettings {
 }
 
 function createAuth(settings: AuthSettings, database: AuthDatabase) {
+  // One set of JWT options for `/token` and `/dpop/token`: same keys, lifetime, iss and aud.
+  const jwtOptions = {
+    // RS256 must be configured before the first key is created: an existing key keeps its algorithm.
+    jwks: { keyPairConfig: { alg: "RS256" as const, modulusLength: 2048 } },
+    jwt: {
+      issuer: settings.issuer,
+      audience: settings.audience,
+      expirationTime: settings.expirationTime,
+      // The backend needs the subject only; iat/exp/iss/aud/sub are added by the plugin.
+      definePayload: () => ({}),
+    },
+  };
   return betterAuth({
     appName: "Tasks",
     baseURL: settings.baseURL,
@@ -77,17 +90,8 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
     },
     telemetry: { enabled: false },
     plugins: [
-      jwt({
-        // RS256 must be configured before the first key is created: an existing key keeps its algorithm.
-        jwks: { keyPairConfig: { alg: "RS256", modulusLength: 2048 } },
-        jwt: {
-          issuer: settings.issuer,
-          audience: settings.audience,
-          expirationTime: settings.expirationTime,
-          // The backend needs the subject only; iat/exp/iss/aud/sub are added by the plugin.
-          definePayload: () => ({}),
-        },
-      }),
+      jwt(jwtOptions),
+      dpopToken({ jwt: jwtOptions }),
       nextCookies(),
     ],
   });

@@ -20,10 +20,15 @@ export interface ApiLogEntry {
   attempt: number;
 }
 
+/** Makes a DPoP proof for one request with the token it carries. */
+export type ProofSigner = (method: HttpMethod, url: string, token: string) => Promise<string>;
+
 export interface ApiClientOptions {
   /** Base URL of the task API, e.g. `http://localhost:8000`. */
   baseUrl: string;
   tokens: TokenManager;
+  /** With a signer, tokens are sent as `DPoP <token>` with a fresh proof per request. */
+  proof?: ProofSigner;
   /** Called once a request stays unauthorised after one renewal (session over). */
   onUnauthorized: () => void;
   fetch?: typeof fetch;
@@ -35,6 +40,7 @@ export interface ApiClientOptions {
 export class ApiClient {
   readonly #baseUrl: string;
   readonly #tokens: TokenManager;
+  readonly #proof: ProofSigner | undefined;
   readonly #onUnauthorized: () => void;
   readonly #fetch: typeof fetch;
   readonly #log: ((entry: ApiLogEntry) => void) | undefined;
@@ -42,6 +48,7 @@ export class ApiClient {
   constructor(options: ApiClientOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.#tokens = options.tokens;
+    this.#proof = options.proof;
     this.#onUnauthorized = options.onUnauthorized;
     // Bound: a bare `fetch` reference called as a method throws "Illegal invocation".
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -69,7 +76,8 @@ export class ApiClient {
   }
 
   /**
-   * Sends one request with a bearer token. A 401 renews the token and retries once;
+   * Sends one request with the access token (bearer, or DPoP-bound with a proof made for
+   * this very attempt). A 401 renews the token and retries once;
    * a second 401 (or no session at all) ends the session. Transient failures are
    * not retried here: TanStack Query owns retries.
    */
@@ -124,6 +132,15 @@ export class ApiClient {
     this.#onUnauthorized();
   }
 
+  async #signed(method: HttpMethod, url: string, token: string): Promise<string> {
+    try {
+      return await this.#proof!(method, url, token);
+    } catch (error) {
+      // Key storage or WebCrypto failed: nothing was sent; like a failed token fetch.
+      throw new ApiError({ kind: "network", method, message: defaultMessage("network"), cause: error });
+    }
+  }
+
   async #send(
     method: HttpMethod,
     url: string,
@@ -132,14 +149,18 @@ export class ApiClient {
     attempt: number,
   ): Promise<Response> {
     if (options.signal?.aborted) throw abortReason(options.signal);
-    const headers: Record<string, string> = {
-      Accept: "application/json",
-      Authorization: `Bearer ${token}`,
-    };
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (this.#proof) {
+      headers.Authorization = `DPoP ${token}`;
+      headers.DPoP = await this.#signed(method, url, token);
+      if (options.signal?.aborted) throw abortReason(options.signal);
+    } else {
+      headers.Authorization = `Bearer ${token}`;
+    }
     const init: RequestInit = {
       method,
       headers,
-      // The API is authorised by the bearer token alone; no cookies cross origins.
+      // The API is authorised by the access token alone; no cookies cross origins.
       credentials: "omit",
       cache: "no-store",
       signal: options.signal ?? null,
