@@ -6,7 +6,10 @@ import { generateKeyPair, generateProof } from "dpop";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import type * as AuthModuleType from "@/lib/auth";
 import { InvalidProofError, ProofReplayCache, verifyTokenRequestProof } from "@/lib/dpop/verify-proof";
+
+type AuthModule = typeof AuthModuleType;
 
 const ORIGIN = "http://localhost:3999";
 const TOKEN_URL = `${ORIGIN}/api/auth/dpop/token`;
@@ -98,7 +101,7 @@ describe("POST /api/auth/dpop/token", () => {
   const saved = { ...process.env };
   let cookie = "";
   let userId = "";
-  let auth: typeof import("@/lib/auth");
+  let auth: AuthModule;
 
   const call = (pathname: string, init: RequestInit = {}) =>
     auth.getAuth().handler(new Request(`${ORIGIN}/api/auth${pathname}`, init));
