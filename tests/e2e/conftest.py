@@ -39,11 +39,13 @@ _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 _STACKS = pytest.StashKey[list[tuple[str, Stack]]]()
 
 
-# The token-expiry test's own stack: the token lifetime is a frontend setting, and forks of
-# the shared stack share its frontend. The app renews at 75 % of the lifetime.
+# Stacks of their own, started next to the shared one. The token-expiry test's: the token
+# lifetime is a frontend setting, and forks of the shared stack share its frontend (the app
+# renews at 75 % of the lifetime). The plain Bearer flow's: token binding off on both sides.
 SHORT_TOKEN_CONFIG = StackConfig(name="e2e-short-token", jwt_expiration="5s", auth_rate_limit=False)
-SHORT_TOKEN_KEY = "e2e_short_token_stack"
-_short_token = pytest.StashKey[Stack]()
+BEARER_CONFIG = StackConfig(name="e2e-bearer", dpop_mode="off", auth_rate_limit=False)
+EXTRA_STACKS = {"short_token": SHORT_TOKEN_CONFIG, "bearer": BEARER_CONFIG}
+_extra = pytest.StashKey[dict[str, Stack]]()
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -62,18 +64,20 @@ def pytest_configure(config: pytest.Config) -> None:
     if mode_option in ("auto", "local", "containers") and not _is_worker(config):
         mode, _ = resolve_mode(mode_option)
         reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line("e2e: starting a second stack with 5-second access tokens")
-        short = start_stack(mode, SHORT_TOKEN_CONFIG)
-        config.add_cleanup(short.down)
-        config.stash[_short_token] = short
+        started: dict[str, Stack] = {}
+        config.stash[_extra] = started
+        for key, stack_config in EXTRA_STACKS.items():
+            if reporter is not None:
+                reporter.write_line(f"e2e: starting the {stack_config.name} stack")
+            extra = start_stack(mode, stack_config)
+            config.add_cleanup(extra.down)
+            started[key] = extra
 
 
 def pytest_configure_node(node: Any) -> None:
-    """xdist hook (controller side): hand the short-token stack to each worker."""
-    short = node.config.stash.get(_short_token, None)
-    if short is not None:
-        node.workerinput[SHORT_TOKEN_KEY] = json.dumps(short.to_state())
+    """xdist hook (controller side): hand the extra stacks to each worker."""
+    for key, extra in node.config.stash.get(_extra, {}).items():
+        node.workerinput[f"e2e_{key}_stack"] = json.dumps(extra.to_state())
 
 
 @pytest.hookimpl(wrapper=True)
@@ -125,23 +129,35 @@ def service_logs_on_failure(
             (folder / f"{label}-{service}.log").write_text(text)
 
 
-@pytest.fixture(scope="session")
-def short_token_stack(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
-    """The stack with 5-second tokens: the run's own, else one started for this worker."""
+def _extra_stack(request: pytest.FixtureRequest, stack: Stack, key: str) -> Iterator[Stack]:
+    """An extra stack: the run's own, else one started for this worker."""
     config = request.config
-    if _is_worker(config) and SHORT_TOKEN_KEY in config.workerinput:  # type: ignore[attr-defined]
-        yield Stack.from_state(json.loads(config.workerinput[SHORT_TOKEN_KEY]))  # type: ignore[attr-defined]
+    name = f"e2e_{key}_stack"
+    if _is_worker(config) and name in config.workerinput:  # type: ignore[attr-defined]
+        yield Stack.from_state(json.loads(config.workerinput[name]))  # type: ignore[attr-defined]
         return
-    started = config.stash.get(_short_token, None)
+    started = config.stash.get(_extra, {}).get(key)
     if started is not None:
         yield started
         return
     # A reused (`saved`) stack: start one like it now.
-    own = start_stack(stack.mode, SHORT_TOKEN_CONFIG)
+    own = start_stack(stack.mode, EXTRA_STACKS[key])
     try:
         yield own
     finally:
         own.down()
+
+
+@pytest.fixture(scope="session")
+def short_token_stack(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
+    """The stack with 5-second tokens (binding on, like the shared one)."""
+    yield from _extra_stack(request, stack, "short_token")
+
+
+@pytest.fixture(scope="session")
+def bearer_stack(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Stack]:
+    """The seed's plain Bearer flow: DPOP_MODE=off for the backend and the frontend."""
+    yield from _extra_stack(request, stack, "bearer")
 
 
 @pytest.fixture

@@ -45,8 +45,8 @@ def test_app_keeps_working_past_several_token_expiries(
 
         def record(request: Request) -> None:
             auth = request.all_headers().get("authorization", "")
-            if auth.startswith("Bearer ") and request.method != "OPTIONS":
-                sent_at.append((time.time(), auth.removeprefix("Bearer ")))
+            if auth.startswith("DPoP ") and request.method != "OPTIONS":
+                sent_at.append((time.time(), auth.removeprefix("DPoP ")))
 
         context.on("request", record)
         page = context.new_page()
@@ -70,7 +70,7 @@ def test_app_keeps_working_past_several_token_expiries(
                 expect(toggle).not_to_be_checked()
             expect(page).to_have_url(f"{frontend}/tasks")
 
-        tokens = network.bearer_tokens()
+        tokens = network.access_tokens()
         assert len(set(tokens)) > EXPIRIES
         assert len(network.token_fetches) >= len(set(tokens))
         first_exp = min(jwt_claims(token)["exp"] for token in tokens)
