@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 from backend_support import Api, assert_error, audit_lines
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import RSAAlgorithm
 from pydantic import ValidationError
 from todo_api.auth.dpop import (
@@ -279,7 +281,46 @@ REFUSED: dict[str, tuple[ProofCase, DpopReason]] = {
         DpopReason.ATH_MISMATCH,
     ),
     "another-key": (lambda k, o: o.proof("GET", URL, token=TOKEN), DpopReason.KEY_MISMATCH),
+    "four-segments": (
+        lambda k, o: k.proof("GET", URL, token=TOKEN) + ".e30",
+        DpopReason.MALFORMED_PROOF,
+    ),
+    "padded-segment": (
+        lambda k, o: k.proof("GET", URL, token=TOKEN).replace(".", "=.", 1),
+        DpopReason.MALFORMED_PROOF,
+    ),
+    "not-base64url": (
+        lambda k, o: _resigned_payload(k, "!!!"),
+        DpopReason.MALFORMED_PROOF,
+    ),
+    "payload-not-an-object": (
+        lambda k, o: _resigned_payload(k, _b64(b"[1]")),
+        DpopReason.MALFORMED_PROOF,
+    ),
+    "signature-truncated": (
+        lambda k, o: _truncated(k.proof("GET", URL, token=TOKEN)),
+        DpopReason.INVALID_SIGNATURE,
+    ),
+    "exp-past": (
+        lambda k, o: k.proof("GET", URL, token=TOKEN, claims={"exp": int(now()) - 60}),
+        DpopReason.STALE,
+    ),
 }
+
+
+def _truncated(proof: str) -> str:
+    signing_input, _, signature = proof.rpartition(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    return f"{signing_input}.{_b64(raw[:-3])}"
+
+
+def _resigned_payload(key: DpopKey, payload: str) -> str:
+    """A proof whose payload segment is `payload`, validly signed by `key`."""
+    head = key.proof("GET", URL, token=TOKEN).split(".")[0]
+    signing_input = f"{head}.{payload}".encode()
+    der = key.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    return f"{head}.{payload}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
