@@ -54,7 +54,13 @@ function boundTokens(tokenUrl: string, proofs: DpopProofs): FetchToken {
   return async () => {
     const response = await fetch(tokenUrl, {
       method: "POST",
-      headers: { DPoP: await proofs.proof("POST", tokenUrl), Accept: "application/json" },
+      // Better Auth accepts POSTs with a JSON body only (415 otherwise).
+      headers: {
+        DPoP: await proofs.proof("POST", tokenUrl),
+        Accept: "application/json",
+        "Content-Type": "application/json",
+      },
+      body: "{}",
       credentials: "include",
       cache: "no-store",
     });

@@ -135,9 +135,11 @@ describe("POST /api/auth/dpop/token", () => {
       method: "POST",
       headers: {
         Origin: ORIGIN,
+        "Content-Type": "application/json",
         ...(withCookie ? { Cookie: cookie } : {}),
         ...(proof ? { DPoP: proof } : {}),
       },
+      body: "{}",
     });
 
   it("issues a token bound to the proof's key, signed like the plain one", async () => {

@@ -203,9 +203,11 @@ def _real_bound_token(stack: Stack, fake: Faker, key: DpopKey) -> tuple[str, str
         signed_up = frontend.post("/api/auth/sign-up/email", json=body)
         assert signed_up.status_code == 200, signed_up.text
         token_url = f"{stack.frontend_url}{BOUND_TOKEN_PATH}"
-        no_proof = frontend.post(BOUND_TOKEN_PATH)
+        no_proof = frontend.post(BOUND_TOKEN_PATH, json={})
         assert no_proof.status_code == 400, no_proof.text
-        issued = frontend.post(BOUND_TOKEN_PATH, headers={"DPoP": key.proof("POST", token_url)})
+        assert no_proof.json()["code"] == "INVALID_DPOP_PROOF"
+        proof = key.proof("POST", token_url)
+        issued = frontend.post(BOUND_TOKEN_PATH, json={}, headers={"DPoP": proof})
         assert issued.status_code == 200, issued.text
         return signed_up.json()["user"]["id"], issued.json()["token"]
 
