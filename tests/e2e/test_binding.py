@@ -130,7 +130,9 @@ def test_browser_uses_bound_tokens_and_a_stolen_one_is_useless_elsewhere(
 
     # The browser, holding the key, carries on with the same token.
     network.api_requests.clear()
-    task_item(tasks_page, "Bound").get_by_test_id("task-toggle").click()
+    with tasks_page.expect_response(lambda response: "/complete" in response.url) as answer:
+        task_item(tasks_page, "Bound").get_by_test_id("task-toggle").click()
+    assert answer.value.status == 200
     expect(task_item(tasks_page, "Bound")).to_have_attribute("data-completed", "true")
     assert [s.status for s in network.api_responses if s.status and s.status >= 400] == []
     assert token in {token_of(r) for r in bound_requests(network)}
@@ -182,7 +184,9 @@ def test_plain_bearer_flow_with_binding_off(
         page.goto(f"{bearer_stack.frontend_url}/tasks")
         add_task(page, "Plain")
         expect_saved(page, "Plain")
-        task_item(page, "Plain").get_by_test_id("task-toggle").click()
+        with page.expect_response(lambda response: "/complete" in response.url) as answer:
+            task_item(page, "Plain").get_by_test_id("task-toggle").click()
+        assert answer.value.status == 200
         expect(task_item(page, "Plain")).to_have_attribute("data-completed", "true")
 
         tokens = network.access_tokens("Bearer")
