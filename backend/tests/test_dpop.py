@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from todo_api.auth.dpop import (
     DpopReason,
     DpopRefused,
+    NonceIssuer,
     ProofVerifier,
     ReplayCache,
     access_token_hash,
@@ -690,3 +691,69 @@ async def test_off_mode_is_the_plain_bearer_flow(
         # Off means the binding is not enforced: `cnf` is not looked at.
         bearer = await plain.http.get(path, headers={"Authorization": f"Bearer {bound}"})
         assert bearer.status_code == 200
+
+
+# --- server nonces (RFC 9449 section 8) --------------------------------------------
+
+
+def _nonce_verifier(clock: Clock) -> ProofVerifier:
+    return ProofVerifier(
+        algorithms=["ES256"],
+        max_age=MAX_AGE,
+        leeway=LEEWAY,
+        replay=ReplayCache(1000),
+        nonces=NonceIssuer(b"k" * 32, lifetime=300, clock=clock),
+        wall_clock=clock,
+    )
+
+
+def test_nonce_round_trip_and_expiry() -> None:
+    clock = Clock()
+    issuer = NonceIssuer(b"secret" * 6, lifetime=300, clock=clock)
+    nonce = issuer.issue()
+    assert issuer.issued_at(nonce) == 1000
+    assert NonceIssuer(b"another" * 5, lifetime=300, clock=clock).issued_at(nonce) is None
+    assert issuer.issued_at(nonce[:-1] + ("A" if nonce[-1] != "A" else "B")) is None
+    assert issuer.issued_at(None) is None
+    clock.now = 1301
+    assert issuer.issued_at(nonce) is None
+
+
+def test_with_nonces_a_proof_needs_one_and_may_come_from_a_skewed_clock(key: DpopKey) -> None:
+    clock = Clock()
+    clock.now = time.time()
+    verifier = _nonce_verifier(clock)
+    assert verifier.nonces is not None
+    with pytest.raises(DpopRefused) as refused:
+        _verify(key.proof("GET", URL, token=TOKEN), key, verifier)
+    assert refused.value.reason is DpopReason.USE_NONCE
+    nonce = verifier.nonces.issue()
+    # A client clock 20 minutes ahead: the nonce vouches for freshness instead of iat.
+    skewed = key.proof("GET", URL, token=TOKEN, nonce=nonce, iat=clock.now + 1200)
+    assert _verify(skewed, key, verifier).jkt == key.jkt
+    with pytest.raises(DpopRefused) as replayed:
+        _verify(skewed, key, verifier)
+    assert replayed.value.reason is DpopReason.REPLAYED
+    clock.now += 301
+    with pytest.raises(DpopRefused) as expired:
+        _verify(key.proof("GET", URL, token=TOKEN, nonce=nonce), key, verifier)
+    assert expired.value.reason is DpopReason.USE_NONCE
+
+
+@pytest.mark.anyio
+async def test_use_dpop_nonce_challenge_then_success(
+    make_api: Any, token_issuer: Issuer, key: DpopKey, user_id: str
+) -> None:
+    path = f"/api/{user_id}/tasks"
+    token = _bound(token_issuer, user_id, key)
+    async with make_api(dpop_mode="required", dpop_nonce=True) as api:
+        first = await api.http.get(path, headers=dpop_headers(key, token, "GET", _url(path)))
+        assert_error(first, 401, "use_dpop_nonce")
+        assert first.headers["www-authenticate"].startswith('DPoP error="use_dpop_nonce"')
+        nonce = first.headers["dpop-nonce"]
+        again = await api.http.get(
+            path, headers=dpop_headers(key, token, "GET", _url(path), nonce=nonce)
+        )
+        assert again.status_code == 200, again.text
+        preflight = await api.http.get(path, headers={"Origin": "http://localhost:3000"})
+        assert "dpop-nonce" in preflight.headers["access-control-expose-headers"].lower()

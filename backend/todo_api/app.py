@@ -86,7 +86,13 @@ def create_app(
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-Request-ID", "DPoP"],
-        expose_headers=["X-Request-ID", "Retry-After", "WWW-Authenticate", "Location"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "WWW-Authenticate",
+            "Location",
+            "DPoP-Nonce",
+        ],
         max_age=600,
     )
     app.add_middleware(RequestContextMiddleware)

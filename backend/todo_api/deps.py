@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from todo_api.auth import Identity, Reason
 from todo_api.auth.binding import BindingReason, Refusal, RequestAuthenticator, RequestCredentials
+from todo_api.auth.dpop import DpopReason
 from todo_api.errors import BEARER_CHALLENGE, ApiError
 from todo_api.logs import audit, logger
 
@@ -32,6 +33,7 @@ _MESSAGES: dict[str, str] = {
         "This token is bound to a key: send it as 'DPoP <token>' with a proof."
     ),
     BindingReason.DPOP_REQUIRED: "A DPoP-bound token and a DPoP proof are required.",
+    DpopReason.USE_NONCE: "Make a new DPoP proof with the nonce in the DPoP-Nonce header.",
 }
 
 
@@ -78,11 +80,14 @@ async def get_identity(
             client_ip=client_ip(request),
             reason=refusal.reason,
         )
+        headers = {"WWW-Authenticate": challenge(refusal, authenticator.algorithms)}
+        if refusal.nonce is not None:
+            headers["DPoP-Nonce"] = refusal.nonce
         raise ApiError(
             401,
             refusal.error,
             _MESSAGES.get(refusal.reason, "The token is not valid."),
-            headers={"WWW-Authenticate": challenge(refusal, authenticator.algorithms)},
+            headers=headers,
         ) from None
 
 

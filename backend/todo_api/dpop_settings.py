@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from todo_api.auth.dpop import KEY_TYPES
@@ -22,6 +22,11 @@ class DpopSettings(BaseSettings):
     dpop_proof_max_age_seconds: int = Field(default=60, ge=1, le=600)
     dpop_replay_cache_size: int = Field(default=100_000, ge=1)
     dpop_public_api_url: str | None = None
+    # Server nonces (RFC 9449 section 8): proofs must carry a nonce from `DPoP-Nonce`.
+    dpop_nonce: bool = False
+    dpop_nonce_lifetime_seconds: int = Field(default=300, ge=10, le=3600)
+    # Shared by every process of one deployment; random per process when unset.
+    dpop_nonce_secret: SecretStr | None = None
 
     @field_validator("dpop_mode", mode="before")
     @classmethod

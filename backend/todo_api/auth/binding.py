@@ -21,7 +21,7 @@ from todo_api.auth.dpop import DpopReason, DpopRefused, ProofVerifier
 from todo_api.auth.verifier import AuthRefused, Identity, Reason, TokenVerifier, bearer_token
 
 Scheme = Literal["Bearer", "DPoP"]
-ErrorCode = Literal["invalid_token", "invalid_dpop_proof"]
+ErrorCode = Literal["invalid_token", "invalid_dpop_proof", "use_dpop_nonce"]
 
 
 class DpopMode(StrEnum):
@@ -46,12 +46,15 @@ class Refusal(Exception):
         scheme: Scheme,
         error: ErrorCode = "invalid_token",
         retry_after: int | None = None,
+        nonce: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = str(reason)
         self.scheme = scheme
         self.error = error
         self.retry_after = retry_after
+        # A fresh server nonce for the client's next proof (`DPoP-Nonce`).
+        self.nonce = nonce
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,9 @@ class RequestAuthenticator:
                 jkt=jkt,
             )
         except DpopRefused as refused:
+            if refused.reason is DpopReason.USE_NONCE and self.proofs.nonces is not None:
+                nonce = self.proofs.nonces.issue()
+                raise Refusal(refused.reason, "DPoP", "use_dpop_nonce", nonce=nonce) from None
             raise Refusal(refused.reason, "DPoP", "invalid_dpop_proof") from None
         return identity
 

@@ -74,6 +74,7 @@ class DpopReason(StrEnum):
     REPLAYED = "dpop_replayed"
     ATH_MISMATCH = "dpop_ath_mismatch"
     KEY_MISMATCH = "dpop_key_mismatch"
+    USE_NONCE = "dpop_use_nonce"
 
 
 class DpopRefused(Exception):
@@ -116,6 +117,39 @@ def _target(url: str) -> tuple[str, str, int | None, str]:
     scheme = parts.scheme.lower()
     port = parts.port if parts.port is not None else _DEFAULT_PORTS.get(scheme)
     return scheme, (parts.hostname or "").lower(), port, unquote(parts.path) or "/"
+
+
+class NonceIssuer:
+    """Server nonces (RFC 9449 section 8): HMAC-signed issue times, so any process holding the
+    secret checks them without storing anything. A proof carrying a valid nonce is fresh by
+    the server's clock, whatever the client's clock says."""
+
+    def __init__(self, secret: bytes, lifetime: int, clock: Callable[[], float] = time.time):
+        self._secret = secret
+        self.lifetime = lifetime
+        self._clock = clock
+
+    def _mac(self, issued: bytes) -> bytes:
+        return hmac.new(self._secret, issued, hashlib.sha256).digest()[:16]
+
+    def issue(self) -> str:
+        issued = int(self._clock()).to_bytes(8, "big")
+        return b64url(issued + self._mac(issued))
+
+    def issued_at(self, nonce: object) -> int | None:
+        """When a still-valid nonce was issued; None for anything else."""
+        if not isinstance(nonce, str) or len(nonce) != 32:
+            return None
+        try:
+            raw = _b64url_decode(nonce)
+        except ValueError:
+            return None
+        issued, mac = raw[:8], raw[8:]
+        if not hmac.compare_digest(mac, self._mac(issued)):
+            return None
+        at = int.from_bytes(issued, "big")
+        now = self._clock()
+        return at if now - self.lifetime <= at <= now + 1 else None
 
 
 class ReplayCache:
@@ -220,6 +254,7 @@ class ProofVerifier:
         leeway: int,
         replay: ReplayCache,
         public_url: str | None = None,
+        nonces: NonceIssuer | None = None,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         unknown = set(algorithms) - KEY_TYPES.keys()
@@ -230,6 +265,7 @@ class ProofVerifier:
         self._leeway = leeway
         self._replay = replay
         self._public_url = public_url.rstrip("/") if public_url else None
+        self.nonces = nonces
         self._wall_clock = wall_clock
 
     def expected_url(self, request_url: str) -> str:
@@ -263,11 +299,19 @@ class ProofVerifier:
         if _target(claims["htu"]) != _target(self.expected_url(url)):
             raise DpopRefused(DpopReason.URL_MISMATCH)
         iat: float = claims["iat"]
-        now = self._wall_clock()
-        if iat > now + self._leeway:
-            raise DpopRefused(DpopReason.FUTURE)
-        if iat < now - self._max_age - self._leeway:
-            raise DpopRefused(DpopReason.STALE)
+        spent_until = iat + self._max_age + self._leeway
+        if self.nonces is not None:
+            # Freshness comes from the server's nonce, so a client's clock may be off.
+            issued = self.nonces.issued_at(claims.get("nonce"))
+            if issued is None:
+                raise DpopRefused(DpopReason.USE_NONCE)
+            spent_until = issued + self.nonces.lifetime + self._leeway
+        else:
+            now = self._wall_clock()
+            if iat > now + self._leeway:
+                raise DpopRefused(DpopReason.FUTURE)
+            if iat < now - self._max_age - self._leeway:
+                raise DpopRefused(DpopReason.STALE)
         if access_token is not None:
             ath = claims.get("ath")
             if not isinstance(ath, str) or not hmac.compare_digest(
@@ -277,7 +321,6 @@ class ProofVerifier:
         if jkt is not None and not hmac.compare_digest(thumbprint, jkt):
             raise DpopRefused(DpopReason.KEY_MISMATCH)
         # Spent only once everything else holds: an invalid proof cannot burn an id.
-        spent_until = iat + self._max_age + self._leeway
         if not self._replay.use(f"{thumbprint}.{claims['jti']}", spent_until):
             raise DpopRefused(DpopReason.REPLAYED)
         return VerifiedProof(jkt=thumbprint, jti=claims["jti"], iat=int(iat))
