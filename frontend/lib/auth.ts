@@ -10,6 +10,7 @@ import {
   parseDatabaseUrl,
   pingAuthDatabase,
 } from "./auth-db";
+import { ProofNonces } from "./dpop/nonces";
 import { dpopToken } from "./dpop/token-plugin";
 import { originOf, readEnv } from "./env";
 
@@ -21,6 +22,8 @@ export interface AuthSettings {
   expirationTime: string;
   rateLimit: boolean;
   trustedOrigins: string[];
+  /** DPOP_NONCE=on: the bound-token endpoint hands out and requires server nonces. */
+  dpopNonce: boolean;
 }
 
 export class AuthConfigError extends Error {
@@ -49,6 +52,7 @@ export function loadAuthSettings(): AuthSettings {
     expirationTime: readEnv("JWT_EXPIRATION") ?? "15m",
     rateLimit: (readEnv("AUTH_RATE_LIMIT") ?? "on").toLowerCase() !== "off",
     trustedOrigins: [...new Set([origin, ...(publicOrigin ? [publicOrigin] : [])])],
+    dpopNonce: (readEnv("DPOP_NONCE") ?? "off").toLowerCase() === "on",
   };
 }
 
@@ -91,7 +95,7 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
     telemetry: { enabled: false },
     plugins: [
       jwt(jwtOptions),
-      dpopToken({ jwt: jwtOptions }),
+      dpopToken({ jwt: jwtOptions, nonces: settings.dpopNonce ? new ProofNonces(settings.secret) : undefined }),
       nextCookies(),
     ],
   });

@@ -51,8 +51,8 @@ function bearerTokens(authClient: AppAuthClient): FetchToken {
 
 /** A token bound to the browser's key, issued against a proof of that key. */
 function boundTokens(tokenUrl: string, proofs: DpopProofs): FetchToken {
-  return async () => {
-    const response = await fetch(tokenUrl, {
+  const request = async () =>
+    fetch(tokenUrl, {
       method: "POST",
       // Better Auth accepts POSTs with a JSON body only (415 otherwise).
       headers: {
@@ -64,6 +64,10 @@ function boundTokens(tokenUrl: string, proofs: DpopProofs): FetchToken {
       credentials: "include",
       cache: "no-store",
     });
+  return async () => {
+    let response = await request();
+    // Asked for a server nonce (RFC 9449 section 8): once more with it.
+    if (proofs.useNonce(tokenUrl, response)) response = await request();
     if (response.status === 401) return null;
     if (!response.ok) throw tokenError(response.status, "POST");
     const body = (await response.json()) as { token?: unknown };
@@ -98,7 +102,7 @@ export function createServices(config: PublicConfig): Services {
   const api = new ApiClient({
     baseUrl: config.apiUrl,
     tokens,
-    proof: proofs ? (method, url, token) => proofs.proof(method, url, token) : undefined,
+    proof: proofs ?? undefined,
     onUnauthorized,
     log: process.env.NODE_ENV === "development" ? logToConsole : undefined,
   });

@@ -29,7 +29,7 @@ function boundClient(respond: (call: number) => Response, signer?: DpopProofs) {
     tokens,
     onUnauthorized,
     fetch: fetchMock,
-    proof: (method, url, token) => proofs.proof(method, url, token),
+    proof: proofs,
   });
   return { client, tokens, fetchMock, fetchToken, onUnauthorized, proofs };
 }
@@ -101,6 +101,27 @@ describe("ApiClient with DPoP", () => {
     const h = boundClient(() => jsonResponse(200, {}), new DpopProofs(failing));
     await expect(h.client.get("/api/user-1/tasks")).rejects.toMatchObject({ kind: "network" });
     expect(h.fetchMock).not.toHaveBeenCalled();
+  });
+
+  it("a use_dpop_nonce challenge is answered once with the server's nonce", async () => {
+    const challenge = (nonce: string) =>
+      jsonResponse(401, {}, { "WWW-Authenticate": 'DPoP error="use_dpop_nonce"', "DPoP-Nonce": nonce });
+    const h = boundClient((call) => (call === 1 ? challenge("n-1") : jsonResponse(200, {})));
+    await h.client.get("/api/user-1/tasks");
+    await h.client.get("/api/user-1/tasks");
+    const proofs = h.fetchMock.mock.calls.map(([, init]) => decodeJwt(headersOf(init).DPoP!));
+    expect(proofs.map((p) => p.nonce)).toEqual([undefined, "n-1", "n-1"]);
+    expect(h.fetchToken).toHaveBeenCalledTimes(1); // not a token problem: no renewal
+    expect(h.onUnauthorized).not.toHaveBeenCalled();
+  });
+
+  it("the same nonce refused again is a plain 401 (renew once, then session end)", async () => {
+    const h = boundClient(() =>
+      jsonResponse(401, {}, { "WWW-Authenticate": 'DPoP error="use_dpop_nonce"', "DPoP-Nonce": "stuck" }),
+    );
+    await expect(h.client.get("/api/user-1/tasks")).rejects.toMatchObject({ kind: "unauthorized" });
+    expect(h.fetchMock).toHaveBeenCalledTimes(3);
+    expect(h.onUnauthorized).toHaveBeenCalledTimes(1);
   });
 
   it("the proof's key is the one the store keeps", async () => {

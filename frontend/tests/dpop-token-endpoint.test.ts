@@ -7,7 +7,13 @@ import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, expor
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type * as AuthModuleType from "@/lib/auth";
-import { InvalidProofError, ProofReplayCache, verifyTokenRequestProof } from "@/lib/dpop/verify-proof";
+import { ProofNonces } from "@/lib/dpop/nonces";
+import {
+  InvalidProofError,
+  ProofReplayCache,
+  UseNonceError,
+  verifyTokenRequestProof,
+} from "@/lib/dpop/verify-proof";
 
 type AuthModule = typeof AuthModuleType;
 
@@ -86,6 +92,35 @@ describe("verifyTokenRequestProof", () => {
       keys.privateKey,
     );
     await expect(verifyTokenRequestProof(proof, policy())).rejects.toBeInstanceOf(InvalidProofError);
+  });
+
+  it("with server nonces: asks for one, then accepts a proof from a skewed clock", async () => {
+    const keys = await generateKeyPair("ES256");
+    const nonces = new ProofNonces("secret");
+    const withNonces = { ...policy(), nonces };
+    await expect(verifyTokenRequestProof(await generateProof(keys, TOKEN_URL, "POST"), withNonces)).rejects.toBeInstanceOf(
+      UseNonceError,
+    );
+    const jwk = await exportJWK(keys.publicKey);
+    const ahead = Math.floor(Date.now() / 1000) + 1200;
+    const skewed = await handmade(
+      { typ: "dpop+jwt", alg: "ES256", jwk },
+      { htm: "POST", htu: TOKEN_URL, iat: ahead, jti: "skewed", nonce: nonces.issue() },
+      keys.privateKey,
+    );
+    expect(await verifyTokenRequestProof(skewed, withNonces)).toBe(await calculateJwkThumbprint(jwk));
+    await expect(verifyTokenRequestProof(skewed, withNonces)).rejects.toBeInstanceOf(InvalidProofError);
+  });
+
+  it("nonces expire and cannot be forged", () => {
+    let now = 1_000_000_000_000;
+    const nonces = new ProofNonces("secret", 300, () => now);
+    const nonce = nonces.issue();
+    expect(nonces.issuedAt(nonce)).toBe(1_000_000_000);
+    expect(new ProofNonces("other", 300, () => now).issuedAt(nonce)).toBeNull();
+    expect(nonces.issuedAt("x".repeat(32))).toBeNull();
+    now += 301_000;
+    expect(nonces.issuedAt(nonce)).toBeNull();
   });
 
   it("keeps the replay cache bounded", () => {

@@ -20,8 +20,12 @@ export interface ApiLogEntry {
   attempt: number;
 }
 
-/** Makes a DPoP proof for one request with the token it carries. */
-export type ProofSigner = (method: HttpMethod, url: string, token: string) => Promise<string>;
+/** Makes DPoP proofs and keeps the server nonces they must carry. */
+export interface ProofSigner {
+  proof(method: HttpMethod, url: string, token: string): Promise<string>;
+  /** Remembers a response's `DPoP-Nonce`; true when it refused the proof for want of one. */
+  useNonce(url: string, response: Response): boolean;
+}
 
 export interface ApiClientOptions {
   /** Base URL of the task API, e.g. `http://localhost:8000`. */
@@ -84,11 +88,11 @@ export class ApiClient {
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     const url = this.#url(path, options.query);
     const first = await this.#token(method, options.signal);
-    let response = await this.#send(method, url, first, options, 1);
+    let response = await this.#sendWithNonce(method, url, first, options, 1);
     if (response.status === 401) {
       this.#tokens.invalidate(first);
       const renewed = await this.#token(method, options.signal);
-      response = await this.#send(method, url, renewed, options, 2);
+      response = await this.#sendWithNonce(method, url, renewed, options, 2);
       if (response.status === 401) {
         this.#endSession();
         throw await errorFromResponse(response, method);
@@ -132,9 +136,22 @@ export class ApiClient {
     this.#onUnauthorized();
   }
 
+  /** A server that asks for a (new) DPoP nonce gets the same request again, once, with it. */
+  async #sendWithNonce(
+    method: HttpMethod,
+    url: string,
+    token: string,
+    options: RequestOptions,
+    attempt: number,
+  ): Promise<Response> {
+    const response = await this.#send(method, url, token, options, attempt);
+    if (!this.#proof?.useNonce(url, response) || response.status !== 401) return response;
+    return this.#send(method, url, token, options, attempt);
+  }
+
   async #signed(method: HttpMethod, url: string, token: string): Promise<string> {
     try {
-      return await this.#proof!(method, url, token);
+      return await this.#proof!.proof(method, url, token);
     } catch (error) {
       // Key storage or WebCrypto failed: nothing was sent; like a failed token fetch.
       throw new ApiError({ kind: "network", method, message: defaultMessage("network"), cause: error });

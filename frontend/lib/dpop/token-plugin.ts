@@ -3,7 +3,8 @@ import { createAuthEndpoint, sessionMiddleware } from "better-auth/api";
 import { signJWT } from "better-auth/plugins";
 
 import { DPOP_TOKEN_PATH } from "./token-path";
-import { InvalidProofError, ProofReplayCache, verifyTokenRequestProof } from "./verify-proof";
+import type { ProofNonces } from "./nonces";
+import { InvalidProofError, ProofReplayCache, UseNonceError, verifyTokenRequestProof } from "./verify-proof";
 
 type JwtOptions = NonNullable<Parameters<typeof signJWT>[1]["options"]>;
 
@@ -13,6 +14,8 @@ export interface DpopTokenOptions {
   jwt: JwtOptions;
   proofMaxAgeSeconds?: number;
   leewaySeconds?: number;
+  /** Server nonces (RFC 9449 section 8): proofs must carry one from `DPoP-Nonce`. */
+  nonces?: ProofNonces;
 }
 
 /**
@@ -37,8 +40,13 @@ export function dpopToken(options: DpopTokenOptions): BetterAuthPlugin {
               maxAgeSeconds: options.proofMaxAgeSeconds ?? 60,
               leewaySeconds: options.leewaySeconds ?? 10,
               replay,
+              nonces: options.nonces,
             });
           } catch (error) {
+            if (error instanceof UseNonceError && options.nonces) {
+              const body = { code: "USE_DPOP_NONCE", message: error.message };
+              throw ctx.error("BAD_REQUEST", body, { "DPoP-Nonce": options.nonces.issue() });
+            }
             if (!(error instanceof InvalidProofError)) throw error;
             throw ctx.error("BAD_REQUEST", { code: "INVALID_DPOP_PROOF", message: error.message });
           }

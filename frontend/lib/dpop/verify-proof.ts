@@ -1,11 +1,16 @@
 import { calculateJwkThumbprint, EmbeddedJWK, errors, type JWK, jwtVerify } from "jose";
 
+import type { ProofNonces } from "./nonces";
+
 /** Proof algorithms the token endpoint accepts: asymmetric, small keys (the browser uses ES256). */
 export const PROOF_ALGORITHMS = ["ES256", "ES384", "ES512", "EdDSA"];
 
 export class InvalidProofError extends Error {
   override readonly name = "InvalidProofError";
 }
+
+/** The proof lacks a valid server nonce: the client should retry with a fresh one. */
+export class UseNonceError extends InvalidProofError {}
 
 /**
  * Proof ids seen within the acceptance window, each accepted once. Bounded, oldest dropped
@@ -40,6 +45,8 @@ export interface ProofPolicy {
   maxAgeSeconds: number;
   leewaySeconds: number;
   replay: ProofReplayCache;
+  /** With nonces, freshness comes from the nonce instead of the proof's `iat`. */
+  nonces?: ProofNonces;
   now?: () => number;
 }
 
@@ -66,7 +73,7 @@ export async function verifyTokenRequestProof(proof: string | null, policy: Proo
       typ: "dpop+jwt",
       algorithms: PROOF_ALGORITHMS,
       requiredClaims: ["iat", "jti", "htm", "htu"],
-      maxTokenAge: policy.maxAgeSeconds,
+      ...(policy.nonces ? {} : { maxTokenAge: policy.maxAgeSeconds }),
       clockTolerance: policy.leewaySeconds,
       currentDate: new Date(nowSeconds * 1000),
     });
@@ -79,13 +86,20 @@ export async function verifyTokenRequestProof(proof: string | null, policy: Proo
   if (typeof payload.htu !== "string" || !sameTarget(payload.htu, policy.url)) {
     throw new InvalidProofError("htu does not match the request");
   }
-  const iat = payload.iat as number;
-  if (iat > nowSeconds + policy.leewaySeconds) throw new InvalidProofError("iat is in the future");
   if (typeof payload.jti !== "string" || !payload.jti || payload.jti.length > 256) {
     throw new InvalidProofError("jti is missing");
   }
+  let until: number;
+  if (policy.nonces) {
+    const issued = policy.nonces.issuedAt(payload.nonce);
+    if (issued === null) throw new UseNonceError("the DPoP proof needs the server's nonce");
+    until = issued + policy.nonces.lifetimeSeconds + policy.leewaySeconds;
+  } else {
+    const iat = payload.iat as number;
+    if (iat > nowSeconds + policy.leewaySeconds) throw new InvalidProofError("iat is in the future");
+    until = iat + policy.maxAgeSeconds + policy.leewaySeconds;
+  }
   const thumbprint = await calculateJwkThumbprint(protectedHeader.jwk as JWK, "sha256");
-  const until = iat + policy.maxAgeSeconds + policy.leewaySeconds;
   if (!policy.replay.use(`${thumbprint}.${payload.jti}`, until, nowSeconds)) {
     throw new InvalidProofError("the DPoP proof was used before");
   }
