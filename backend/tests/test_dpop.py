@@ -243,6 +243,7 @@ REFUSED: dict[str, tuple[ProofCase, DpopReason]] = {
         lambda k, o: k.proof("GET", URL, token=TOKEN, claims={"iat": str(int(now()))}),
         DpopReason.INVALID_CLAIM,
     ),
+    "iat-nan": (lambda k, o: _resigned_payload(k, _nan_claims()), DpopReason.INVALID_CLAIM),
     "jti-empty": (
         lambda k, o: k.proof("GET", URL, token=TOKEN, claims={"jti": ""}),
         DpopReason.INVALID_CLAIM,
@@ -262,6 +263,14 @@ REFUSED: dict[str, tuple[ProofCase, DpopReason]] = {
     ),
     "wrong-scheme": (
         lambda k, o: k.proof("GET", "https://testserver/api/alice/tasks", token=TOKEN),
+        DpopReason.URL_MISMATCH,
+    ),
+    "htu-bad-port": (
+        lambda k, o: k.proof("GET", URL, token=TOKEN, claims={"htu": "http://testserver:x/a"}),
+        DpopReason.URL_MISMATCH,
+    ),
+    "htu-not-a-url": (
+        lambda k, o: k.proof("GET", URL, token=TOKEN, claims={"htu": "tasks"}),
         DpopReason.URL_MISMATCH,
     ),
     "wrong-port": (
@@ -307,6 +316,11 @@ REFUSED: dict[str, tuple[ProofCase, DpopReason]] = {
         DpopReason.STALE,
     ),
 }
+
+
+def _nan_claims() -> str:
+    text = f'{{"htm":"GET","htu":"{URL}","iat":NaN,"jti":"n","ath":"{access_token_hash(TOKEN)}"}}'
+    return _b64(text.encode())
 
 
 def _truncated(proof: str) -> str:

@@ -14,6 +14,7 @@ import hashlib
 import heapq
 import hmac
 import json
+import math
 import re
 import threading
 import time
@@ -108,15 +109,22 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     return b64url(hashlib.sha256(canonical.encode()).digest())
 
 
-def _target(url: str) -> tuple[str, str, int | None, str]:
-    """Scheme, host, port and path of a URL, normalised (RFC 3986 section 6.2.2 and 6.2.3).
+def _target(url: str) -> tuple[str, str, int | None, str] | None:
+    """Scheme, host, port and path of a URL, normalised (RFC 3986 section 6.2.2 and 6.2.3);
+    None when it is not one (e.g. a port that is not a number).
 
     Query and fragment are ignored on both sides (RFC 9449 section 4.3, check 9).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        explicit_port = parts.port
+    except ValueError:
+        return None
     scheme = parts.scheme.lower()
-    port = parts.port if parts.port is not None else _DEFAULT_PORTS.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port, unquote(parts.path) or "/"
+    port = explicit_port if explicit_port is not None else _DEFAULT_PORTS.get(scheme)
+    if not scheme or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port, unquote(parts.path) or "/"
 
 
 class NonceIssuer:
@@ -189,6 +197,11 @@ class ReplayCache:
             return True
 
 
+def _is_number(value: object) -> bool:
+    """A JSON number that can be a time: Python's json also reads NaN and Infinity."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _b64url_decode(segment: str) -> bytes:
     """Strict base64url: alphabet only, no padding, canonical (re-encodes to itself)."""
     if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
@@ -223,7 +236,7 @@ def _public_key(header: Mapping[str, Any], alg: str) -> tuple[jwt.PyJWK, str]:
         raise DpopRefused(DpopReason.INVALID_KEY)
     try:
         return _load_key(json.dumps(jwk, sort_keys=True), alg)
-    except (PyJWKError, ValueError, TypeError):
+    except (PyJWKError, jwt.PyJWTError, ValueError, TypeError):
         raise DpopRefused(DpopReason.INVALID_KEY) from None
 
 
@@ -282,7 +295,8 @@ class ProofVerifier:
         access_token: str | None,
         jkt: str | None,
     ) -> VerifiedProof:
-        """Every check of RFC 9449 section 4.3 (nonces aside); the `jti` is spent last."""
+        """Every check of RFC 9449 section 4.3 (the nonce, section 8, when nonces are on);
+        the `jti` is spent last."""
         if not proof or len(proof) > MAX_PROOF_LENGTH:
             raise DpopRefused(DpopReason.MALFORMED_PROOF)
         header = _unverified_header(proof)
@@ -296,7 +310,8 @@ class ProofVerifier:
         claims = self._decode(proof, key)
         if claims["htm"] != method:
             raise DpopRefused(DpopReason.METHOD_MISMATCH)
-        if _target(claims["htu"]) != _target(self.expected_url(url)):
+        target = _target(claims["htu"])
+        if target is None or target != _target(self.expected_url(url)):
             raise DpopRefused(DpopReason.URL_MISMATCH)
         iat: float = claims["iat"]
         spent_until = iat + self._max_age + self._leeway
@@ -349,14 +364,14 @@ class ProofVerifier:
         if any(name not in claims for name in ("iat", "jti", "htm", "htu")):
             raise DpopRefused(DpopReason.MISSING_CLAIM)
         iat, jti, exp = claims["iat"], claims["jti"], claims.get("exp")
-        if isinstance(iat, bool) or not isinstance(iat, int | float):
+        if not _is_number(iat):
             raise DpopRefused(DpopReason.INVALID_CLAIM)
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
             raise DpopRefused(DpopReason.INVALID_CLAIM)
         if not isinstance(claims["htm"], str) or not isinstance(claims["htu"], str):
             raise DpopRefused(DpopReason.INVALID_CLAIM)
         if exp is not None:
-            if isinstance(exp, bool) or not isinstance(exp, int | float):
+            if not _is_number(exp):
                 raise DpopRefused(DpopReason.INVALID_CLAIM)
             if exp < self._wall_clock() - self._leeway:
                 raise DpopRefused(DpopReason.STALE)
