@@ -63,8 +63,9 @@ def plan(quick: bool, suites: bool, providers: list[str]) -> list[Bench]:
             "auth_overhead.py",
             ["--rounds", "3", "--requests", "100"] if quick else [],
             "Throughput of `GET /api/{uid}/tasks` with token verification vs. the same handler "
-            "with the auth dependency overridden (in-process, one SQLite file). "
-            "Target: ratio >= 0.90, one JWKS fetch.",
+            "with the auth dependency overridden (in-process, one SQLite file), and of a "
+            "DPoP-bound token with a fresh proof per request vs. the same as Bearer. "
+            "Targets: ratio >= 0.90, DPoP/Bearer >= 0.85, one JWKS fetch.",
         ),
         Bench(
             "JWKS strategy",

@@ -20,6 +20,7 @@ from harness.errors import HarnessError, UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from harness.dpop import DpopKey
     from harness.stack import Stack
 
 app = typer.Typer(
@@ -240,6 +241,13 @@ def mint_token(
         list[str] | None, typer.Option(help="Extra claim NAME=VALUE (JSON values parsed).")
     ] = None,
     kid: Annotated[str | None, typer.Option(help="Sign with this key id.")] = None,
+    dpop_key: Annotated[
+        Path | None,
+        typer.Option(help="Bind the token to this DPoP key file (created when missing)."),
+    ] = None,
+    dpop_jkt: Annotated[
+        str | None, typer.Option(help="Bind the token to this JWK thumbprint (cnf.jkt).")
+    ] = None,
     issuer_url: Annotated[
         str | None, typer.Option(help="A running issuer (default: the stack's, else local keys).")
     ] = None,
@@ -255,6 +263,14 @@ def mint_token(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     claims = _parse_claims(claim or [])
+    if dpop_key is not None and dpop_jkt is not None:
+        raise UsageError("--dpop-key and --dpop-jkt are alternatives: pass one")
+    if dpop_key is not None or dpop_jkt is not None:
+        from harness.dpop import bound_claims
+
+        jkt = _dpop_key(dpop_key, create=True).jkt if dpop_key is not None else dpop_jkt
+        assert jkt is not None
+        claims.update(bound_claims(jkt))
     if aud is not None:
         claims["aud"] = aud
     if iss is not None:
@@ -286,6 +302,35 @@ def mint_token(
         sys.stdout.write(json.dumps(body) + "\n")
     else:
         sys.stdout.write(token + "\n")
+
+
+def _dpop_key(path: Path, *, create: bool) -> DpopKey:
+    from harness.dpop import DpopKey
+
+    try:
+        if not create:
+            return DpopKey.load(path)
+        key, created = DpopKey.load_or_create(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if created:
+        say(f"new DPoP key in {path} (thumbprint {key.jkt})")
+    return key
+
+
+@app.command("dpop-proof")
+def dpop_proof(
+    key: Annotated[Path, typer.Option(help="DPoP key file (from mint-token --dpop-key).")],
+    url: Annotated[str, typer.Option(help="The request's URL (query and fragment are dropped).")],
+    method: Annotated[str, typer.Option(help="The request's method.")] = "GET",
+    token: Annotated[
+        str | None, typer.Option(help="The access token the proof goes with (sets ath).")
+    ] = None,
+    nonce: Annotated[str | None, typer.Option(help="A server-provided DPoP-Nonce.")] = None,
+) -> None:
+    """Print a DPoP proof for one request (send it as the `DPoP` header)."""
+    proof = _dpop_key(key, create=False).proof(method.upper(), url, token=token, nonce=nonce)
+    sys.stdout.write(proof + "\n")
 
 
 def _warn_if_stale(stack: Stack) -> None:

@@ -23,6 +23,14 @@ class ModeChoice(StrEnum):
     COMPOSE = "compose"
 
 
+class DpopMode(StrEnum):
+    """Token binding (DPoP, docs/security.md), the same for the backend and the frontend."""
+
+    OFF = "off"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
 class Trust(StrEnum):
     """Which keys the backend accepts.
 
@@ -54,3 +62,4 @@ class StackConfig:
     jwt_expiration: str = "15m"
     jwks_cooldown_seconds: float = 30.0
     auth_rate_limit: bool = True
+    dpop_mode: DpopMode = DpopMode.OPTIONAL

@@ -149,6 +149,7 @@ def backend_environment(topology: Topology, config: StackConfig) -> dict[str, st
         "CORS_ORIGINS": topology.frontend_origin,
         "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
         "LOG_LEVEL": "INFO",
+        "DPOP_MODE": config.dpop_mode.value,
     }
 
 
@@ -170,4 +171,5 @@ def frontend_environment(
         "JWT_AUDIENCE": origin,
         "JWT_EXPIRATION": config.jwt_expiration,
         "AUTH_RATE_LIMIT": "on" if config.auth_rate_limit else "off",
+        "DPOP_MODE": config.dpop_mode.value,
     }

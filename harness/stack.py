@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.config import Mode, StackConfig, Trust
+from harness.config import DpopMode, Mode, StackConfig, Trust
 from harness.errors import HarnessError, ProviderError
 from harness.registry import Provider, provider
 from harness.services import SERVICES, Secrets
@@ -180,7 +180,13 @@ class Stack:
             **{
                 **data,
                 "mode": Mode(data["mode"]),
-                "config": StackConfig(**{**config, "trust": Trust(config["trust"])}),
+                "config": StackConfig(
+                    **{
+                        **config,
+                        "trust": Trust(config["trust"]),
+                        "dpop_mode": DpopMode(config["dpop_mode"]),
+                    }
+                ),
                 "secrets": Secrets(**data["secrets"]),
                 "services": {
                     name: ServiceFacts(**facts) for name, facts in data.get("services", {}).items()

@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from todo_api.auth import JwksCache, TokenVerifier
+from todo_api.auth.setup import request_authenticator
 from todo_api.db import make_engine
 from todo_api.errors import install_error_handlers
 from todo_api.logs import logger
@@ -73,6 +74,7 @@ def create_app(
     app.state.engine = engine
     app.state.jwks = keys
     app.state.verifier = verifier
+    app.state.authenticator = request_authenticator(settings, verifier, settings.jwt_leeway_seconds)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(tasks.router)
@@ -83,8 +85,14 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Retry-After", "WWW-Authenticate", "Location"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "DPoP"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "WWW-Authenticate",
+            "Location",
+            "DPoP-Nonce",
+        ],
         max_age=600,
     )
     app.add_middleware(RequestContextMiddleware)

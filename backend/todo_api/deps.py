@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 from sqlmodel import Session
 
-from todo_api.auth import AuthRefused, Identity, Reason, TokenVerifier
+from todo_api.auth import Identity, Reason
+from todo_api.auth.binding import BindingReason, Refusal, RequestAuthenticator, RequestCredentials
+from todo_api.auth.dpop import DpopReason
 from todo_api.errors import BEARER_CHALLENGE, ApiError
 from todo_api.logs import audit, logger
 
@@ -23,11 +25,23 @@ bearer_scheme = HTTPBearer(
     description="RS256 access token from Better Auth (`authClient.token()`).",
 )
 
-_MESSAGES = {
+_MESSAGES: dict[str, str] = {
     Reason.MISSING_TOKEN: "A bearer token is required.",
     Reason.MALFORMED_HEADER: "The Authorization header must be 'Bearer <token>'.",
     Reason.EXPIRED: "The token has expired.",
+    BindingReason.BOUND_TOKEN_AS_BEARER: (
+        "This token is bound to a key: send it as 'DPoP <token>' with a proof."
+    ),
+    BindingReason.DPOP_REQUIRED: "A DPoP-bound token and a DPoP proof are required.",
+    DpopReason.USE_NONCE: "Make a new DPoP proof with the nonce in the DPoP-Nonce header.",
 }
+
+
+def challenge(refusal: Refusal, algorithms: Sequence[str]) -> str:
+    """`WWW-Authenticate` of a 401 (RFC 6750 section 3, RFC 9449 section 7.1)."""
+    if refusal.scheme == "Bearer":
+        return BEARER_CHALLENGE
+    return f'DPoP error="{refusal.error}", algs="{" ".join(algorithms)}"'
 
 
 def client_ip(request: Request) -> str | None:
@@ -38,12 +52,19 @@ async def get_identity(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Identity:
-    verifier: TokenVerifier = request.app.state.verifier
+    authenticator: RequestAuthenticator = request.app.state.authenticator
     try:
-        return await verifier.authenticate(request.headers.get("authorization"))
-    except AuthRefused as refusal:
+        return await authenticator.authenticate(
+            RequestCredentials(
+                authorization=request.headers.get("authorization"),
+                proofs=request.headers.getlist("dpop"),
+                method=request.method,
+                url=str(request.url),
+            )
+        )
+    except Refusal as refusal:
         if refusal.retry_after is not None:
-            logger.warning("signing keys unavailable", extra={"reason": refusal.reason.value})
+            logger.warning("signing keys unavailable", extra={"reason": refusal.reason})
             raise ApiError(
                 503,
                 "jwks_unavailable",
@@ -57,13 +78,16 @@ async def get_identity(
             method=request.method,
             path=request.url.path,
             client_ip=client_ip(request),
-            reason=refusal.reason.value,
+            reason=refusal.reason,
         )
+        headers = {"WWW-Authenticate": challenge(refusal, authenticator.algorithms)}
+        if refusal.nonce is not None:
+            headers["DPoP-Nonce"] = refusal.nonce
         raise ApiError(
             401,
-            "invalid_token",
+            refusal.error,
             _MESSAGES.get(refusal.reason, "The token is not valid."),
-            headers={"WWW-Authenticate": BEARER_CHALLENGE},
+            headers=headers,
         ) from None
 
 

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from todo_api.dpop_settings import DpopSettings
+
 # Asymmetric algorithms only: a symmetric one would let anyone holding the
 # public JWKS mint tokens (the classic RS256 -> HS256 confusion).
 SUPPORTED_ALGORITHMS = frozenset(
@@ -50,7 +52,7 @@ class DatabaseSettings(BaseSettings):
         return value
 
 
-class Settings(DatabaseSettings):
+class Settings(DatabaseSettings, DpopSettings):
     jwks_url: str
     jwt_issuer: str = Field(min_length=1)
     jwt_audience: str = Field(min_length=1)

@@ -7,3 +7,10 @@ export function createAppAuthClient(baseURL: string) {
 }
 
 export type AppAuthClient = ReturnType<typeof createAppAuthClient>;
+
+/** Better Auth's endpoint base for `authUrl`: an origin gets `/api/auth`, as the client does. */
+export function authBaseUrl(authUrl: string): string {
+  const url = new URL(authUrl);
+  const path = url.pathname.replace(/\/+$/, "");
+  return `${url.origin}${path || "/api/auth"}`;
+}

@@ -10,6 +10,8 @@ import {
   parseDatabaseUrl,
   pingAuthDatabase,
 } from "./auth-db";
+import { ProofNonces } from "./dpop/nonces";
+import { dpopToken } from "./dpop/token-plugin";
 import { originOf, readEnv } from "./env";
 
 export interface AuthSettings {
@@ -20,6 +22,8 @@ export interface AuthSettings {
   expirationTime: string;
   rateLimit: boolean;
   trustedOrigins: string[];
+  /** DPOP_NONCE=on: the bound-token endpoint hands out and requires server nonces. */
+  dpopNonce: boolean;
 }
 
 export class AuthConfigError extends Error {
@@ -48,10 +52,23 @@ export function loadAuthSettings(): AuthSettings {
     expirationTime: readEnv("JWT_EXPIRATION") ?? "15m",
     rateLimit: (readEnv("AUTH_RATE_LIMIT") ?? "on").toLowerCase() !== "off",
     trustedOrigins: [...new Set([origin, ...(publicOrigin ? [publicOrigin] : [])])],
+    dpopNonce: (readEnv("DPOP_NONCE") ?? "off").toLowerCase() === "on",
   };
 }
 
 function createAuth(settings: AuthSettings, database: AuthDatabase) {
+  // One set of JWT options for `/token` and `/dpop/token`: same keys, lifetime, iss and aud.
+  const jwtOptions = {
+    // RS256 must be configured before the first key is created: an existing key keeps its algorithm.
+    jwks: { keyPairConfig: { alg: "RS256" as const, modulusLength: 2048 } },
+    jwt: {
+      issuer: settings.issuer,
+      audience: settings.audience,
+      expirationTime: settings.expirationTime,
+      // The backend needs the subject only; iat/exp/iss/aud/sub are added by the plugin.
+      definePayload: () => ({}),
+    },
+  };
   return betterAuth({
     appName: "Tasks",
     baseURL: settings.baseURL,
@@ -77,17 +94,8 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
     },
     telemetry: { enabled: false },
     plugins: [
-      jwt({
-        // RS256 must be configured before the first key is created: an existing key keeps its algorithm.
-        jwks: { keyPairConfig: { alg: "RS256", modulusLength: 2048 } },
-        jwt: {
-          issuer: settings.issuer,
-          audience: settings.audience,
-          expirationTime: settings.expirationTime,
-          // The backend needs the subject only; iat/exp/iss/aud/sub are added by the plugin.
-          definePayload: () => ({}),
-        },
-      }),
+      jwt(jwtOptions),
+      dpopToken({ jwt: jwtOptions, nonces: settings.dpopNonce ? new ProofNonces(settings.secret) : undefined }),
       nextCookies(),
     ],
   });

@@ -35,6 +35,16 @@ export interface PublicConfig {
    * or a full URL that already ends in the auth path.
    */
   authUrl: string;
+  /**
+   * DPoP token binding (`DPOP_MODE` other than `off`): the browser's key signs a proof per
+   * request and its tokens are bound to that key.
+   */
+  tokenBinding: boolean;
+}
+
+/** `DPOP_MODE`: `off`, `optional` (default) or `required`; the client only needs on or off. */
+export function tokenBindingEnabled(): boolean {
+  return (readEnv("DPOP_MODE") ?? "optional").toLowerCase() !== "off";
 }
 
 export const DEFAULT_API_URL = "http://localhost:8000";
@@ -54,5 +64,6 @@ export function publicConfig(requestOrigin: string): PublicConfig {
       publicAuthUrl && originOf(publicAuthUrl)
         ? withoutTrailingSlash(publicAuthUrl)
         : (configuredAuthOrigin(requestOrigin) ?? requestOrigin),
+    tokenBinding: tokenBindingEnabled(),
   };
 }

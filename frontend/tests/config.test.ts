@@ -65,6 +65,7 @@ describe("publicConfig", () => {
     expect(publicConfig("http://ignored:1")).toEqual({
       apiUrl: "http://api.example:8001",
       authUrl: "http://app.example:3001",
+      tokenBinding: true,
     });
     process.env.NEXT_PUBLIC_API_URL = "http://api.example:9009";
     expect(publicConfig("http://ignored:1").apiUrl).toBe("http://api.example:9009");
@@ -79,6 +80,19 @@ describe("publicConfig", () => {
     expect(publicConfig("http://127.0.0.1:3000")).toEqual({
       apiUrl: "http://localhost:8000",
       authUrl: "http://127.0.0.1:3000",
+      tokenBinding: true,
     });
+  });
+
+  it("turns token binding off only for DPOP_MODE=off", () => {
+    for (const [mode, binding] of [
+      ["off", false],
+      ["OFF", false],
+      ["optional", true],
+      ["required", true],
+    ] as const) {
+      process.env.DPOP_MODE = mode;
+      expect(publicConfig("http://x:1").tokenBinding).toBe(binding);
+    }
   });
 });

@@ -27,16 +27,14 @@ from typing_extensions import Unpack
 from harness.attacks.tokens import (
     FOREIGN_KID,
     assemble,
-    b64url,
-    b64url_decode,
     bearer,
     foreign_certificate,
     foreign_ec_key,
     foreign_public_jwk,
     foreign_rsa_key,
     hs256,
-    json_segment,
 )
+from harness.encoding import b64url, b64url_decode, json_segment
 from harness.issuer.control import MintOptions
 
 REFUSED = frozenset({401})

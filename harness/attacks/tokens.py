@@ -6,7 +6,6 @@ refuses to build them (PyJWT will not sign HS256 with a PEM public key, which is
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 import hashlib
@@ -21,19 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
+from harness.encoding import b64url, json_segment
+
 FOREIGN_KID = "attacker-key-1"
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_decode(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
-def json_segment(value: Any) -> str:
-    return b64url(json.dumps(value, separators=(",", ":")).encode())
 
 
 def assemble(header: Mapping[str, Any], claims: Mapping[str, Any], signature: bytes) -> str:

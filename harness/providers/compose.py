@@ -56,6 +56,7 @@ def compose_variables(
         "JWT_EXPIRATION": config.jwt_expiration,
         "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
         "AUTH_RATE_LIMIT": "on" if config.auth_rate_limit else "off",
+        "DPOP_MODE": config.dpop_mode.value,
         **{f"{name.upper()}_IMAGE": ref for name, ref in images.items()},
     }
 

@@ -8,6 +8,7 @@ services' logs are kept under ``test-results/<test>/``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from faker import Faker
 from playwright.sync_api import BrowserContext, BrowserType, Page, Playwright, expect
 
 from harness.browser import find_chromium
-from harness.config import StackConfig
+from harness.config import DpopMode, StackConfig
 from harness.errors import UsageError
 from harness.pytest_plugin import (
     RUN_STACK,
@@ -34,10 +35,13 @@ from .support import Account, Accounts, NetworkLog
 # Generous: two cores shared by the stack, the browser and the other xdist worker.
 expect.set_options(timeout=15_000)
 
-# The token-expiry test's own stack: the token lifetime is a frontend setting, and forks of
-# the shared stack share its frontend. The app renews at 75 % of the lifetime.
+# Stacks of their own, started next to the shared one. The token-expiry test's: the token
+# lifetime is a frontend setting, and forks of the shared stack share its frontend (the app
+# renews at 75 % of the lifetime). The plain Bearer flow's: token binding off on both sides.
 SHORT_TOKEN_CONFIG = StackConfig(name="e2e-short-token", jwt_expiration="5s", auth_rate_limit=False)
-SHORT_TOKEN_KEY = "e2e_short_token_stack"
+BEARER_CONFIG = StackConfig(name="e2e-bearer", dpop_mode=DpopMode.OFF, auth_rate_limit=False)
+EXTRA_STACKS = {"short-token": SHORT_TOKEN_CONFIG, "bearer": BEARER_CONFIG}
+_STARTED = pytest.StashKey[dict[str, Stack]]()
 
 
 @pytest.hookimpl(trylast=True)
@@ -54,9 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     run_stack = get_shared_stack(config, RUN_STACK)
     mode = run_stack.mode if run_stack is not None else None
-    shared_stack(
-        config, SHORT_TOKEN_KEY, lambda: start_test_stack(config, SHORT_TOKEN_CONFIG, mode)
-    )
+    for key, stack_config in EXTRA_STACKS.items():
+        shared_stack(config, key, functools.partial(start_test_stack, config, stack_config, mode))
 
 
 @pytest.fixture(scope="session")
@@ -82,19 +85,28 @@ def base_url(stack: Stack) -> str:
     return stack.frontend_url
 
 
-@pytest.fixture(scope="session")
-def _short_token_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
+def _extra_stack(request: pytest.FixtureRequest, stack: Stack, key: str) -> Stack:
+    """An extra stack: the run's own, else (no --stack-mode) one started for this process;
+    its logs are kept when the test fails."""
     config = request.config
-    found = get_shared_stack(config, SHORT_TOKEN_KEY)
-    # No --stack-mode: started for this process, like the run's stack.
-    return found or start_test_stack(config, SHORT_TOKEN_CONFIG, stack.mode)
+    started = config.stash.setdefault(_STARTED, {})
+    found = get_shared_stack(config, key) or started.get(key)
+    if found is None:
+        found = started[key] = start_test_stack(config, EXTRA_STACKS[key], stack.mode)
+    watch_stack(request, key, found)
+    return found
 
 
 @pytest.fixture
-def short_token_stack(_short_token_stack: Stack, request: pytest.FixtureRequest) -> Stack:
-    """The stack with 5-second tokens (its logs are kept when the test fails)."""
-    watch_stack(request, "short-token", _short_token_stack)
-    return _short_token_stack
+def short_token_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
+    """The stack with 5-second tokens (binding on, like the shared one)."""
+    return _extra_stack(request, stack, "short-token")
+
+
+@pytest.fixture
+def bearer_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
+    """The seed's plain Bearer flow: DPOP_MODE=off for the backend and the frontend."""
+    return _extra_stack(request, stack, "bearer")
 
 
 @pytest.fixture

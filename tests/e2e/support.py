@@ -25,6 +25,9 @@ from playwright.sync_api import (
 )
 
 TOKEN_PATH = "/api/auth/token"
+# Where the browser gets its tokens with binding on (DPOP_MODE optional or required).
+BOUND_TOKEN_PATH = "/api/auth/dpop/token"
+TOKEN_PATHS = (TOKEN_PATH, BOUND_TOKEN_PATH)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class Seen:
     url: str
     authorization: str | None
     status: int | None = None
+    dpop: str | None = None
 
 
 @dataclass
@@ -130,11 +134,12 @@ class NetworkLog:
         return request.url.startswith(f"{self.backend_url}/api/") and request.method != "OPTIONS"
 
     def _on_request(self, request: Request) -> None:
-        if urlsplit(request.url).path == TOKEN_PATH:
+        if is_token_url(request.url):
             self.token_fetches.append(request.url)
         elif self._is_api(request):
-            auth = request.all_headers().get("authorization")
-            self.api_requests.append(Seen(request.method, request.url, auth))
+            headers = request.all_headers()
+            authorization, proof = headers.get("authorization"), headers.get("dpop")
+            self.api_requests.append(Seen(request.method, request.url, authorization, dpop=proof))
 
     def _on_response(self, response: Response) -> None:
         request = response.request
@@ -145,17 +150,18 @@ class NetworkLog:
     def statuses(self) -> list[int]:
         return [seen.status for seen in self.api_responses if seen.status is not None]
 
-    def bearer_tokens(self) -> list[str]:
+    def access_tokens(self, scheme: str = "DPoP") -> list[str]:
+        """The token of every API request, each of which must use ``scheme``."""
         tokens = []
         for seen in self.api_requests:
             assert seen.authorization is not None, f"{seen.method} {seen.url} had no token"
-            assert seen.authorization.startswith("Bearer "), seen.authorization
-            tokens.append(seen.authorization.removeprefix("Bearer "))
+            assert seen.authorization.startswith(f"{scheme} "), seen.authorization
+            tokens.append(seen.authorization.removeprefix(f"{scheme} "))
         return tokens
 
 
 def is_token_url(url: str) -> bool:
-    return urlsplit(url).path == TOKEN_PATH
+    return urlsplit(url).path in TOKEN_PATHS
 
 
 def is_write(method: str) -> Callable[[Response], bool]:

@@ -103,4 +103,4 @@ def test_parallel_requests_share_one_token_fetch(
     assert len(network.token_fetches) == 1
     posts = [seen for seen in network.api_requests if seen.method == "POST"]
     assert len(posts) == 20
-    assert len(set(network.bearer_tokens())) == 1
+    assert len(set(network.access_tokens())) == 1

@@ -106,5 +106,5 @@ def test_other_users_list_is_refused(
     expect(page.get_by_test_id("tasks-empty")).to_be_visible()
     expect(page.get_by_test_id("permission-denied")).to_have_count(0)
     # The browser always asked as itself: only the path named the other user.
-    assert {jwt_claims(token)["sub"] for token in network.bearer_tokens()} == {account.id}
+    assert {jwt_claims(token)["sub"] for token in network.access_tokens()} == {account.id}
     assert any(f"/api/{other.id}/tasks" in seen.url for seen in network.api_requests)

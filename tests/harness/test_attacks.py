@@ -22,7 +22,8 @@ from harness.attacks import (
     Verdict,
     judge,
 )
-from harness.attacks.tokens import FOREIGN_KID, b64url_decode
+from harness.attacks.tokens import FOREIGN_KID
+from harness.encoding import b64url_decode
 from harness.issuer import Issuer
 
 ORIGIN = "http://localhost:3000"

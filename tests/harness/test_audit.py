@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from harness.attacks import ATTACKS, Verdict
+from harness.attacks import ATTACKS, DPOP_ATTACKS, Verdict
 from harness.audit import AuditReport, print_report, run_audit
+from harness.dpop import access_token_hash, htu, thumbprint
 from harness.issuer import Issuer, IssuerClient, IssuerServer
 from harness.ports import free_port
 from harness.serving import BackgroundServer
@@ -49,6 +51,20 @@ def issuer(issuer_server: IssuerServer) -> Iterator[IssuerClient]:
 
 @pytest.fixture(scope="module")
 def backend(issuer_server: IssuerServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real backend with its default DPoP mode (optional)."""
+    yield from _backend(issuer_server, tmp_path_factory, {})
+
+
+@pytest.fixture(scope="module")
+def required_backend(
+    issuer_server: IssuerServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    yield from _backend(issuer_server, tmp_path_factory, {"DPOP_MODE": "required"})
+
+
+def _backend(
+    issuer_server: IssuerServer, tmp_path_factory: pytest.TempPathFactory, extra: dict[str, str]
+) -> Iterator[str]:
     """The real backend: ``uvicorn todo_api.main:app`` on SQLite, trusting the mock issuer."""
     workdir = tmp_path_factory.mktemp("backend")
     port = free_port()
@@ -59,6 +75,7 @@ def backend(issuer_server: IssuerServer, tmp_path_factory: pytest.TempPathFactor
         "JWT_ISSUER": ORIGIN,
         "JWT_AUDIENCE": ORIGIN,
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
     log = (workdir / "backend.log").open("wb")
     process = subprocess.Popen(
@@ -151,6 +168,119 @@ def test_real_backend_accepts_no_attack(backend: str, issuer: IssuerClient) -> N
     assert report.passed
     # Every 401 carries the Bearer challenge (no "note" was needed for any case).
     assert all(not r.note for r in report.results)
+    assert report.dpop is not None
+    assert report.dpop.mode == "optional"
+    assert report.dpop.tried == len([a for a in DPOP_ATTACKS if not a.is_control("optional")])
+    assert report.dpop.failures == []
+    assert all(r.verdict is Verdict.PASSED for r in report.dpop.results)
+
+
+def test_backend_that_requires_dpop_passes(required_backend: str, issuer: IssuerClient) -> None:
+    report = run_audit(required_backend, "/api/{sub}/tasks", issuer)
+    assert report.error is None
+    assert report.dpop is not None
+    assert report.dpop.mode == "required"
+    assert report.dpop.probes["bearer_unbound"] == 401
+    assert [r.attack.name for r in report.dpop.results if r.verdict is not Verdict.PASSED] == []
+    assert report.passed, report.summary_line()
+    assert "DPoP required: 26 DPoP cases tried, 0 accepted" in report.summary_line()
+
+
+def _token_claims(issuer: Issuer, token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        issuer.public_key(jwt.get_unverified_header(token)["kid"]),
+        algorithms=["RS256"],
+        issuer=issuer.issuer,
+        audience=issuer.audience,
+        options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+    )
+    if (
+        not isinstance(claims["exp"], int)
+        or not isinstance(claims["sub"], str)
+        or not claims["sub"]
+    ):
+        raise jwt.InvalidTokenError("bad claim types")
+    return claims
+
+
+def weak_dpop_verifier(issuer: Issuer, flaw: str) -> Starlette:
+    """Bearer and DPoP done right except for one ``flaw`` in the proof or binding checks."""
+    spent: set[str] = set()
+
+    def proof_ok(request: Request, token: str, jkt: str) -> bool:
+        proofs = request.headers.getlist("dpop")
+        if len(proofs) != 1:
+            return False
+        header = jwt.get_unverified_header(proofs[0])
+        jwk = header.get("jwk")
+        if header.get("typ") != "dpop+jwt" or not isinstance(jwk, dict) or "d" in jwk:
+            return False
+        claims = jwt.decode(
+            proofs[0],
+            jwt.PyJWK(jwk, algorithm="ES256").key,
+            algorithms=["ES256"],
+            options={"require": ["iat", "jti", "htm", "htu"]},
+        )
+        checks = [
+            flaw == "ignores-htm" or claims["htm"] == request.method,
+            htu(claims["htu"]) == htu(str(request.url)),
+            abs(claims["iat"] - time.time()) < 60,
+            flaw == "ignores-ath" or claims.get("ath") == access_token_hash(token),
+            thumbprint(jwk) == jkt,
+            flaw == "no-replay-check" or claims["jti"] not in spent,
+        ]
+        spent.add(claims["jti"])
+        return all(checks)
+
+    async def tasks(request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            claims = _token_claims(issuer, token)
+            jkt = claims.get("cnf", {}).get("jkt")
+            if scheme.lower() == "bearer":
+                allowed = jkt is None or flaw == "bearer-ignores-cnf"
+            else:
+                allowed = scheme.lower() == "dpop" and jkt and proof_ok(request, token, jkt)
+        except Exception:  # any failure to verify is a refusal in this toy
+            allowed = False
+        if not allowed:
+            return JSONResponse({"error": "invalid token"}, 401)
+        return JSONResponse({"items": []})
+
+    return Starlette(routes=[Route("/api/{sub}/tasks", tasks)])
+
+
+@pytest.mark.parametrize(
+    ("flaw", "expected"),
+    [
+        ("no-replay-check", {"dpop-replayed"}),
+        ("ignores-htm", {"dpop-wrong-method"}),
+        ("ignores-ath", {"dpop-ath-mismatch", "dpop-ath-missing"}),
+        ("bearer-ignores-cnf", {"dpop-bound-as-bearer", "dpop-bound-as-bearer-with-proof"}),
+    ],
+)
+def test_audit_flags_a_weak_dpop_verifier(
+    issuer_server: IssuerServer, issuer: IssuerClient, flaw: str, expected: set[str]
+) -> None:
+    with ThreadedServer(weak_dpop_verifier(issuer_server.issuer, flaw)) as url:
+        report = run_audit(url, "/api/{sub}/tasks", issuer)
+    assert report.error is None
+    assert flagged(report) == {}
+    assert report.dpop is not None
+    assert report.dpop.mode == "optional"
+    assert {r.attack.name for r in report.dpop.failures} == expected
+    assert not report.passed
+
+
+def test_a_bearer_only_api_has_dpop_off(issuer_server: IssuerServer, issuer: IssuerClient) -> None:
+    with ThreadedServer(weak_verifier(issuer_server.issuer, "no flaw")) as url:
+        report = run_audit(url, "/api/{sub}/tasks", issuer)
+    assert report.dpop is not None
+    assert report.dpop.mode == "off"
+    assert report.dpop.results == []
+    assert report.passed
+    assert "DPoP off" in report.summary_line()
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,19 @@ export interface ApiLogEntry {
   attempt: number;
 }
 
+/** Makes DPoP proofs and keeps the server nonces they must carry. */
+export interface ProofSigner {
+  proof(method: HttpMethod, url: string, token: string): Promise<string>;
+  /** Remembers a response's `DPoP-Nonce`; true when it refused the proof for want of one. */
+  useNonce(url: string, response: Response): boolean;
+}
+
 export interface ApiClientOptions {
   /** Base URL of the task API, e.g. `http://localhost:8000`. */
   baseUrl: string;
   tokens: TokenManager;
+  /** With a signer, tokens are sent as `DPoP <token>` with a fresh proof per request. */
+  proof?: ProofSigner;
   /** Called once a request stays unauthorised after one renewal (session over). */
   onUnauthorized: () => void;
   fetch?: typeof fetch;
@@ -35,6 +44,7 @@ export interface ApiClientOptions {
 export class ApiClient {
   readonly #baseUrl: string;
   readonly #tokens: TokenManager;
+  readonly #proof: ProofSigner | undefined;
   readonly #onUnauthorized: () => void;
   readonly #fetch: typeof fetch;
   readonly #log: ((entry: ApiLogEntry) => void) | undefined;
@@ -42,6 +52,7 @@ export class ApiClient {
   constructor(options: ApiClientOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.#tokens = options.tokens;
+    this.#proof = options.proof;
     this.#onUnauthorized = options.onUnauthorized;
     // Bound: a bare `fetch` reference called as a method throws "Illegal invocation".
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -69,18 +80,19 @@ export class ApiClient {
   }
 
   /**
-   * Sends one request with a bearer token. A 401 renews the token and retries once;
+   * Sends one request with the access token (bearer, or DPoP-bound with a proof made for
+   * this very attempt). A 401 renews the token and retries once;
    * a second 401 (or no session at all) ends the session. Transient failures are
    * not retried here: TanStack Query owns retries.
    */
   async request<T>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     const url = this.#url(path, options.query);
     const first = await this.#token(method, options.signal);
-    let response = await this.#send(method, url, first, options, 1);
+    let response = await this.#sendWithNonce(method, url, first, options, 1);
     if (response.status === 401) {
       this.#tokens.invalidate(first);
       const renewed = await this.#token(method, options.signal);
-      response = await this.#send(method, url, renewed, options, 2);
+      response = await this.#sendWithNonce(method, url, renewed, options, 2);
       if (response.status === 401) {
         this.#endSession();
         throw await errorFromResponse(response, method);
@@ -124,6 +136,28 @@ export class ApiClient {
     this.#onUnauthorized();
   }
 
+  /** A server that asks for a (new) DPoP nonce gets the same request again, once, with it. */
+  async #sendWithNonce(
+    method: HttpMethod,
+    url: string,
+    token: string,
+    options: RequestOptions,
+    attempt: number,
+  ): Promise<Response> {
+    const response = await this.#send(method, url, token, options, attempt);
+    if (!this.#proof?.useNonce(url, response) || response.status !== 401) return response;
+    return this.#send(method, url, token, options, attempt);
+  }
+
+  async #signed(method: HttpMethod, url: string, token: string): Promise<string> {
+    try {
+      return await this.#proof!.proof(method, url, token);
+    } catch (error) {
+      // Key storage or WebCrypto failed: nothing was sent; like a failed token fetch.
+      throw new ApiError({ kind: "network", method, message: defaultMessage("network"), cause: error });
+    }
+  }
+
   async #send(
     method: HttpMethod,
     url: string,
@@ -132,14 +166,18 @@ export class ApiClient {
     attempt: number,
   ): Promise<Response> {
     if (options.signal?.aborted) throw abortReason(options.signal);
-    const headers: Record<string, string> = {
-      Accept: "application/json",
-      Authorization: `Bearer ${token}`,
-    };
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (this.#proof) {
+      headers.Authorization = `DPoP ${token}`;
+      headers.DPoP = await this.#signed(method, url, token);
+      if (options.signal?.aborted) throw abortReason(options.signal);
+    } else {
+      headers.Authorization = `Bearer ${token}`;
+    }
     const init: RequestInit = {
       method,
       headers,
-      // The API is authorised by the bearer token alone; no cookies cross origins.
+      // The API is authorised by the access token alone; no cookies cross origins.
       credentials: "omit",
       cache: "no-store",
       signal: options.signal ?? null,
