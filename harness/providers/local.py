@@ -148,11 +148,11 @@ class _Launch:
             return command, {}, self.run_dir
         if service == "backend":
             env = backend_environment(self.topology, self.config)
+            backend = self.root / "backend"
+            # The sources under source_root, whatever copy of them the venv installed.
+            env["PYTHONPATH"] = str(backend)
             reload_dirs: list[str] = []
             if self.config.hot_reload:
-                backend = self.root / "backend"
-                # The sources under source_root, not the installed package, are served.
-                env["PYTHONPATH"] = str(backend)
                 reload_dirs = [str(backend / d) for d in SPECS["backend"].reload_sources]
             command = [sys.executable, "-m", *backend_command("127.0.0.1", port, reload_dirs)]
             return command, env, self.run_dir
