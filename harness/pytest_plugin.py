@@ -9,7 +9,7 @@ option the ``stack`` fixture starts one on first use (provider: ``HARNESS_MODE``
 Public API (documented in docs/harness.md): fixtures ``stack``, ``issuer``, ``api``,
 ``user``, ``other_user``, ``stack_fork``, ``faker_session``; ``shared_stack`` for a suite's
 extra stacks; ``watch_stack`` to add a stack to a test's failure logs; ``User``,
-``make_user``, ``sign_up``.
+``make_user``, ``sign_up``, ``sign_up_with``.
 """
 
 from __future__ import annotations
@@ -212,18 +212,24 @@ def make_user(issuer: IssuerControl, fake: Faker) -> User:
     )
 
 
+def sign_up_with(client: httpx.Client, fake: Faker) -> tuple[str, dict[str, str]]:
+    """Sign a new account up through Better Auth's HTTP API on ``client`` (a
+    ``frontend_client``, which then holds its session cookie): its user id and credentials."""
+    body = {
+        # Random part: a reused (`saved`) stack already holds earlier runs' accounts.
+        "email": f"{secrets.token_hex(4)}.{fake.unique.email()}",
+        "password": fake.password(length=16),
+        "name": fake.name(),
+    }
+    signed_up = client.post("/api/auth/sign-up/email", json=body)
+    assert signed_up.status_code == 200, signed_up.text
+    return str(signed_up.json()["user"]["id"]), body
+
+
 def sign_up(stack: Stack, fake: Faker) -> User:
     """A real account: signed up through Better Auth's HTTP API, with a token it issued."""
     with frontend_client(stack) as client:
-        body = {
-            # Random part: a reused (`saved`) stack already holds earlier runs' accounts.
-            "email": f"{secrets.token_hex(4)}.{fake.unique.email()}",
-            "password": fake.password(length=16),
-            "name": fake.name(),
-        }
-        signed_up = client.post("/api/auth/sign-up/email", json=body)
-        assert signed_up.status_code == 200, signed_up.text
-        user_id = signed_up.json()["user"]["id"]
+        user_id, body = sign_up_with(client, fake)
         issued = client.get("/api/auth/token")  # authenticated by the session cookie
         assert issued.status_code == 200, issued.text
         return User(

@@ -25,6 +25,7 @@ from harness.config import DpopMode as StackDpopMode
 from harness.config import StackConfig
 from harness.demo import frontend_client
 from harness.dpop import DpopKey, bound_claims, dpop_headers
+from harness.pytest_plugin import sign_up_with
 from harness.stack import Stack
 
 from .support import (
@@ -197,13 +198,7 @@ def test_harness_audit_reports_the_posture(target: Stack, mode: DpopMode) -> Non
 def _real_bound_token(stack: Stack, fake: Faker, key: DpopKey) -> tuple[str, str]:
     """Sign up through Better Auth, then get a token bound to ``key`` from the frontend."""
     with frontend_client(stack) as frontend:
-        body = {
-            "email": f"{secrets.token_hex(4)}.{fake.unique.email()}",
-            "password": fake.password(length=16),
-            "name": fake.name(),
-        }
-        signed_up = frontend.post("/api/auth/sign-up/email", json=body)
-        assert signed_up.status_code == 200, signed_up.text
+        user_id, _ = sign_up_with(frontend, fake)
         token_url = f"{stack.frontend_url}{BOUND_TOKEN_PATH}"
         no_proof = frontend.post(BOUND_TOKEN_PATH, json={})
         assert no_proof.status_code == 400, no_proof.text
@@ -211,7 +206,7 @@ def _real_bound_token(stack: Stack, fake: Faker, key: DpopKey) -> tuple[str, str
         proof = key.proof("POST", token_url)
         issued = frontend.post(BOUND_TOKEN_PATH, json={}, headers={"DPoP": proof})
         assert issued.status_code == 200, issued.text
-        return signed_up.json()["user"]["id"], issued.json()["token"]
+        return user_id, issued.json()["token"]
 
 
 def test_better_auth_issues_bound_tokens_the_backend_enforces(
