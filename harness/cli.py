@@ -1,21 +1,23 @@
 """``harness``: bring the stack up and down, mint tokens, serve the mock issuer, audit an API.
 
-Each command imports what it uses when it runs, so `harness mint-token` does not load the
-Docker SDK or the providers. Expected failures (``HarnessError``) print one line and exit 1
-(2 for bad arguments); anything else is a bug and keeps its traceback.
+Each command imports what it uses when it runs, so `harness mint-token` loads no Docker SDK,
+no providers and no HTTP library. argparse rather than typer for the same reason: typer's
+import alone (its pydantic type adapters) costs more than a whole mint-token run may.
+Expected failures (``HarnessError``) print one line and exit 1 (2 for bad arguments);
+anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
-
-import typer
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from harness.config import ModeChoice, Trust
-from harness.errors import HarnessError, UsageError
+from harness.errors import HarnessError, NoStackError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,17 +25,19 @@ if TYPE_CHECKING:
     from harness.dpop import DpopKey
     from harness.stack import Stack
 
-app = typer.Typer(
-    name="harness",
-    help="Full-stack harness for the tasks app: stacks, tokens, the mock issuer, audits.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-issuer_app = typer.Typer(help="The mock JWKS issuer.", no_args_is_help=True)
-app.add_typer(issuer_app, name="issuer")
-
 SERVICE_NAMES = ("postgres", "issuer", "backend", "frontend")
+# `status` when no stack is up.
+EXIT_NO_STACK = 3
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def say(message: str) -> None:
+    """One line on stderr, prefixed like every harness message."""
+    sys.stderr.write(f"harness: {message}\n")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -42,22 +46,16 @@ def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
-def say(message: str) -> None:
-    """One line on stderr, prefixed like every harness message."""
-    sys.stderr.write(f"harness: {message}\n")
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    sys.stderr.write(f"harness: error: {message}\n")
-    raise typer.Exit(code)
-
-
-def saved_stack_or_fail() -> Stack:
+def saved_stack() -> Stack:
     from harness.stack import load_saved_stack
 
     stack = load_saved_stack()
     if stack is None:
-        fail("no stack is up (start one with `harness up`)")
+        raise NoStackError("no stack is up (start one with `harness up`)")
     return stack
 
 
@@ -77,32 +75,14 @@ def default_key_file() -> Path:
     return state_dir() / "issuer-keys.json"
 
 
-@app.command()
-def up(
-    mode: Annotated[
-        ModeChoice | None,
-        typer.Option(
-            help="Provider (default: HARNESS_MODE, else auto: compose, containers, local)."
-        ),
-    ] = None,
-    hot_reload: Annotated[
-        bool, typer.Option("--hot-reload", help="next dev + uvicorn --reload on the sources.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
-    trust: Annotated[Trust, typer.Option(help="Keys the backend accepts.")] = Trust.BETTER_AUTH,
-    name: Annotated[
-        str, typer.Option(help="Stack name (labels, Compose project tasks-NAME unless dev).")
-    ] = "dev",
-    frontend_port: Annotated[int, typer.Option(help="0 picks a free port")] = 3000,
-    backend_port: Annotated[int, typer.Option(help="0 picks a free port")] = 8000,
-    issuer_port: Annotated[int, typer.Option(help="0 picks a free port")] = 9000,
-    postgres_port: Annotated[int, typer.Option(help="0 picks a free port")] = 0,
-    jwt_expiration: Annotated[str, typer.Option(help="Better Auth token lifetime")] = "15m",
-) -> None:
+# -- stacks ---------------------------------------------------------------------------
+
+
+def up(args: argparse.Namespace) -> None:
     """Start postgres, issuer, backend and frontend; return once healthy, leave them running.
 
-    A developer's stack: secrets come from `.env` (created with fresh ones when missing)
-    and the demo account is seeded; its email and password are printed with the URLs.
+    A developer's stack: secrets come from `.env` (created with fresh ones when missing) and
+    the demo account is seeded; its email and password are printed with the URLs.
     """
     from harness.config import StackConfig
     from harness.envfile import ensure_env_file
@@ -114,26 +94,29 @@ def up(
     saved = load_saved_stack()
     if saved is not None:
         _warn_if_stale(saved)
-        fail(f"a {saved.mode} stack is already up ({saved.frontend_url}): run `harness down` first")
-    chosen, why = choose(mode or settings().mode, DEVELOPMENT_ORDER)
+        raise HarnessError(
+            f"a {saved.mode} stack is already up ({saved.frontend_url}): run `harness down` first"
+        )
+    choice = ModeChoice(args.mode) if args.mode else settings().mode
+    chosen, why = choose(choice, DEVELOPMENT_ORDER)
     say(f"provider: {why}")
     ensure_env_file(announce=say)
     config = StackConfig(
-        name=name,
+        name=args.name,
         development=True,
-        hot_reload=hot_reload,
-        trust=trust,
-        frontend_port=frontend_port,
-        backend_port=backend_port,
-        issuer_port=issuer_port,
-        postgres_port=postgres_port,
-        jwt_expiration=jwt_expiration,
+        hot_reload=args.hot_reload,
+        trust=Trust(args.trust),
+        frontend_port=args.frontend_port,
+        backend_port=args.backend_port,
+        issuer_port=args.issuer_port,
+        postgres_port=args.postgres_port,
+        jwt_expiration=args.jwt_expiration,
     )
     with _console(stderr=True).status("starting the stack...") as status:
         stack = start_stack(chosen, config, lambda message: status.update(message))
     save_stack(stack)
-    if as_json:
-        sys.stdout.write(json.dumps(stack.summary()) + "\n")
+    if args.json:
+        _out(json.dumps(stack.summary()))
         return
     _print_stack(stack, _console())
 
@@ -156,8 +139,7 @@ def _print_stack(stack: Stack, out: Console) -> None:
     out.print("Mint a token: harness mint-token --sub <user-id>    Stop: harness down")
 
 
-@app.command()
-def down() -> None:
+def down(_: argparse.Namespace) -> None:
     """Stop and remove the stack `harness up` started (containers, processes, data)."""
     from harness.stack import forget_saved_stack, load_saved_stack
 
@@ -170,25 +152,21 @@ def down() -> None:
     say(f"{stack.mode} stack removed")
 
 
-@app.command()
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
-) -> None:
+def status(args: argparse.Namespace) -> None:
     """Show the running stack's URLs and which services are up (exit 3: none is)."""
     from harness.stack import load_saved_stack
 
     stack = load_saved_stack()
     if stack is None:
-        if as_json:
-            sys.stdout.write(json.dumps({"up": False}) + "\n")
+        if args.json:
+            _out(json.dumps({"up": False}))
         else:
             say("no stack is up")
-        raise typer.Exit(3)
+        raise _Exit(EXIT_NO_STACK)
     running = stack.running()
     _warn_if_stale(stack)
-    if as_json:
-        body = {"up": True, **stack.summary(), "services": running}
-        sys.stdout.write(json.dumps(body) + "\n")
+    if args.json:
+        _out(json.dumps({"up": True, **stack.summary(), "services": running}))
         return
     from rich.table import Table
 
@@ -204,19 +182,28 @@ def status(
     )
 
 
-@app.command()
-def logs(
-    service: Annotated[str, typer.Argument(help="postgres, issuer, backend or frontend")],
-    tail: Annotated[int, typer.Option(help="Last N lines (0: all)")] = 200,
-) -> None:
+def logs(args: argparse.Namespace) -> None:
     """Print a service's log."""
-    if service not in SERVICE_NAMES:
-        fail(f"unknown service {service!r}: use one of {', '.join(SERVICE_NAMES)}", 2)
-    lines = saved_stack_or_fail().logs(service).splitlines()
-    sys.stdout.write("\n".join(lines[-tail:] if tail else lines) + "\n")
+    lines = saved_stack().logs(args.service).splitlines()
+    _out("\n".join(lines[-args.tail :] if args.tail else lines))
 
 
-def _parse_claims(pairs: list[str]) -> dict[str, Any]:
+def _warn_if_stale(stack: Stack) -> None:
+    if not stack.config.hot_reload:
+        return
+    from harness.config import Mode
+    from harness.dependencies import advice, changed_since
+    from harness.paths import source_root
+
+    changed = changed_since(source_root(stack.config), stack.not_reloaded)
+    if changed:
+        say(f"note: {advice(changed, stack.mode is Mode.LOCAL)}")
+
+
+# -- tokens ---------------------------------------------------------------------------
+
+
+def _parse_claims(pairs: Sequence[str]) -> dict[str, Any]:
     claims: dict[str, Any] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
@@ -230,68 +217,40 @@ def _parse_claims(pairs: list[str]) -> dict[str, Any]:
     return claims
 
 
-@app.command("mint-token")
-def mint_token(
-    sub: Annotated[str, typer.Option(help="Subject: the user id the token speaks for.")],
-    ttl: Annotated[str, typer.Option(help="Lifetime, e.g. 15m, 30s, 2h.")] = "15m",
-    expired: Annotated[bool, typer.Option(help="Mint a token that expired a minute ago.")] = False,
-    aud: Annotated[str | None, typer.Option(help="Audience (default: the issuer's).")] = None,
-    iss: Annotated[str | None, typer.Option(help="Issuer claim (default: the issuer's).")] = None,
-    claim: Annotated[
-        list[str] | None, typer.Option(help="Extra claim NAME=VALUE (JSON values parsed).")
-    ] = None,
-    kid: Annotated[str | None, typer.Option(help="Sign with this key id.")] = None,
-    dpop_key: Annotated[
-        Path | None,
-        typer.Option(help="Bind the token to this DPoP key file (created when missing)."),
-    ] = None,
-    dpop_jkt: Annotated[
-        str | None, typer.Option(help="Bind the token to this JWK thumbprint (cnf.jkt).")
-    ] = None,
-    issuer_url: Annotated[
-        str | None, typer.Option(help="A running issuer (default: the stack's, else local keys).")
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print header, claims and token.")
-    ] = False,
-) -> None:
+def mint_token(args: argparse.Namespace) -> None:
     """Print a token signed by the mock issuer (the running stack's when one is up)."""
     from harness.durations import parse_duration
 
     try:
-        seconds = -60.0 if expired else parse_duration(ttl)
+        seconds = -60.0 if args.expired else parse_duration(args.ttl)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    claims = _parse_claims(claim or [])
-    if dpop_key is not None and dpop_jkt is not None:
-        raise UsageError("--dpop-key and --dpop-jkt are alternatives: pass one")
-    if dpop_key is not None or dpop_jkt is not None:
+    claims = _parse_claims(args.claim)
+    if args.dpop_key is not None or args.dpop_jkt is not None:
         from harness.dpop import bound_claims
 
-        jkt = _dpop_key(dpop_key, create=True).jkt if dpop_key is not None else dpop_jkt
-        assert jkt is not None
+        jkt = _dpop_key(args.dpop_key, create=True).jkt if args.dpop_key else args.dpop_jkt
         claims.update(bound_claims(jkt))
-    if aud is not None:
-        claims["aud"] = aud
-    if iss is not None:
-        claims["iss"] = iss
-    url = running_issuer(issuer_url)
-    _warn_if_not_trusted(issuer_url)
+    if args.aud is not None:
+        claims["aud"] = args.aud
+    if args.iss is not None:
+        claims["iss"] = args.iss
+    url = running_issuer(args.issuer_url)
+    _warn_if_not_trusted(args.issuer_url)
     try:
         if url:
             from harness.issuer.client import IssuerClient
 
-            with IssuerClient(url) as client:
-                token = client.mint(sub, ttl=seconds, claims=claims, kid=kid)
+            token = IssuerClient(url).mint(args.sub, ttl=seconds, claims=claims, kid=args.kid)
         else:
             from harness.issuer.keys import Issuer
 
             token = Issuer(key_file=default_key_file()).mint(
-                sub, ttl=seconds, claims=claims, kid=kid
+                args.sub, ttl=seconds, claims=claims, kid=args.kid
             )
     except KeyError:
-        fail(f"unknown kid {kid!r}")
-    if as_json:
+        raise HarnessError(f"unknown kid {args.kid!r}") from None
+    if args.json:
         import jwt
 
         body = {
@@ -299,9 +258,22 @@ def mint_token(
             "claims": jwt.decode(token, options={"verify_signature": False}),
             "token": token,
         }
-        sys.stdout.write(json.dumps(body) + "\n")
+        _out(json.dumps(body))
     else:
-        sys.stdout.write(token + "\n")
+        _out(token)
+
+
+def _warn_if_not_trusted(issuer_url: str | None) -> None:
+    if issuer_url is not None:
+        return
+    from harness.stack import load_saved_stack
+
+    saved = load_saved_stack()
+    if saved is not None and saved.trust is Trust.BETTER_AUTH:
+        say(
+            "note: the running stack's backend trusts Better Auth's keys only and will refuse "
+            "this token; start it with `harness up --trust both` to accept minted tokens"
+        )
 
 
 def _dpop_key(path: Path, *, create: bool) -> DpopKey:
@@ -318,95 +290,37 @@ def _dpop_key(path: Path, *, create: bool) -> DpopKey:
     return key
 
 
-@app.command("dpop-proof")
-def dpop_proof(
-    key: Annotated[Path, typer.Option(help="DPoP key file (from mint-token --dpop-key).")],
-    url: Annotated[str, typer.Option(help="The request's URL (query and fragment are dropped).")],
-    method: Annotated[str, typer.Option(help="The request's method.")] = "GET",
-    token: Annotated[
-        str | None, typer.Option(help="The access token the proof goes with (sets ath).")
-    ] = None,
-    nonce: Annotated[str | None, typer.Option(help="A server-provided DPoP-Nonce.")] = None,
-) -> None:
+def dpop_proof(args: argparse.Namespace) -> None:
     """Print a DPoP proof for one request (send it as the `DPoP` header)."""
-    proof = _dpop_key(key, create=False).proof(method.upper(), url, token=token, nonce=nonce)
-    sys.stdout.write(proof + "\n")
+    key = _dpop_key(args.key, create=False)
+    _out(key.proof(args.method.upper(), args.url, token=args.token, nonce=args.nonce))
 
 
-def _warn_if_stale(stack: Stack) -> None:
-    if not stack.config.hot_reload:
-        return
-    from harness.config import Mode
-    from harness.dependencies import advice, changed_since
-    from harness.paths import source_root
-
-    changed = changed_since(source_root(stack.config), stack.not_reloaded)
-    if changed:
-        say(f"note: {advice(changed, stack.mode is Mode.LOCAL)}")
-
-
-def _warn_if_not_trusted(issuer_url: str | None) -> None:
-    if issuer_url is not None:
-        return
-    from harness.stack import load_saved_stack
-
-    saved = load_saved_stack()
-    if saved is not None and saved.trust is Trust.BETTER_AUTH:
-        say(
-            "note: the running stack's backend trusts Better Auth's keys only and will refuse "
-            "this token; start it with `harness up --trust both` to accept minted tokens"
-        )
-
-
-@app.command()
-def jwks(
-    issuer_url: Annotated[str | None, typer.Option(help="A running issuer.")] = None,
-) -> None:
+def jwks(args: argparse.Namespace) -> None:
     """Print the mock issuer's public keys (JWKS)."""
-    url = running_issuer(issuer_url)
+    url = running_issuer(args.issuer_url)
     if url:
         from harness.issuer.client import IssuerClient
 
-        with IssuerClient(url) as client:
-            data = client.jwks()
+        data = IssuerClient(url).jwks()
     else:
         from harness.issuer.keys import Issuer
 
         data = Issuer(key_file=default_key_file()).jwks()
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    _out(json.dumps(data, indent=2))
 
 
-@issuer_app.command("serve")
-def issuer_serve(
-    host: Annotated[str, typer.Option(help="Bind address (keep it loopback).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 9000,
-    issuer: Annotated[str, typer.Option(help="iss of minted tokens")] = "http://localhost:3000",
-    audience: Annotated[str | None, typer.Option(help="aud (default: the issuer)")] = None,
-    key_file: Annotated[Path | None, typer.Option(help="Keys to load or create")] = None,
-    upstream_jwks: Annotated[
-        str | None, typer.Option(help="Also serve this JWKS's keys (e.g. Better Auth's)")
-    ] = None,
-) -> None:
+def issuer_serve(args: argparse.Namespace) -> None:
     """Serve the JWKS, discovery and admin endpoints in the foreground."""
     from harness.issuer.keys import Issuer
     from harness.issuer.server import serve
 
-    keys = Issuer(issuer, audience, key_file=key_file or default_key_file())
-    say(f"issuer on http://{host}:{port} (jwks: /jwks, /api/auth/jwks)")
-    serve(keys, host, port, upstream_jwks=upstream_jwks)
+    keys = Issuer(args.issuer, args.audience, key_file=args.key_file or default_key_file())
+    say(f"issuer on http://{args.host}:{args.port} (jwks: /jwks, /api/auth/jwks)")
+    serve(keys, args.host, args.port, upstream_jwks=args.upstream_jwks)
 
 
-@app.command()
-def audit(
-    api: Annotated[str, typer.Option(help="Base URL of the API under audit.")],
-    path: Annotated[str, typer.Option(help="Protected path; {sub} is the token's subject.")] = (
-        "/api/{sub}/tasks"
-    ),
-    issuer_url: Annotated[
-        str | None, typer.Option(help="The issuer the API trusts (default: the stack's).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
-) -> None:
+def audit(args: argparse.Namespace) -> None:
     """Run the attack-token corpus against an API that trusts the mock issuer.
 
     Exit 1 if any attack is accepted or answered with a 5xx.
@@ -414,22 +328,137 @@ def audit(
     from harness.audit import print_report, run_audit
     from harness.issuer.client import IssuerClient
 
-    url = running_issuer(issuer_url)
+    url = running_issuer(args.issuer_url)
     if url is None:
-        fail("no issuer: pass --issuer-url or start a stack with `harness up`", 2)
-    with IssuerClient(url) as client:
-        report = run_audit(api, path, client)
-    print_report(report, _console(), as_json=as_json)
+        raise UsageError("no issuer: pass --issuer-url or start a stack with `harness up`")
+    report = run_audit(args.api, args.path, IssuerClient(url))
+    print_report(report, _console(), as_json=args.json)
     if not report.passed:
-        raise typer.Exit(1)
+        raise _Exit(1)
 
 
-def main() -> None:
+# -- the parser -------------------------------------------------------------------------
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    run: Callable[[argparse.Namespace], None],
+) -> argparse.ArgumentParser:
+    doc = (run.__doc__ or "").strip()
+    parser = commands.add_parser(
+        name,
+        help=doc.splitlines()[0],
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _json_flag(parser: argparse.ArgumentParser, help: str = "Print one JSON line.") -> None:
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="The tasks app's harness: stacks, tokens, the mock issuer, audits.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    cmd = _command(commands, "up", up)
+    cmd.add_argument(
+        "--mode",
+        choices=[c.value for c in ModeChoice],
+        help="provider (default: HARNESS_MODE, else auto: compose, containers, local)",
+    )
+    cmd.add_argument(
+        "--hot-reload", action="store_true", help="next dev + uvicorn --reload on the sources"
+    )
+    cmd.add_argument(
+        "--trust",
+        choices=[t.value for t in Trust],
+        default=Trust.BETTER_AUTH.value,
+        help="keys the backend accepts (default: %(default)s)",
+    )
+    cmd.add_argument(
+        "--name", default="dev", help="stack name (Compose project tasks-NAME unless dev)"
+    )
+    for service, port in (("frontend", 3000), ("backend", 8000), ("issuer", 9000), ("postgres", 0)):
+        cmd.add_argument(
+            f"--{service}-port", type=int, default=port, help="0 picks a free port (%(default)s)"
+        )
+    cmd.add_argument("--jwt-expiration", default="15m", help="Better Auth token lifetime")
+    _json_flag(cmd)
+
+    _command(commands, "down", down)
+    _json_flag(_command(commands, "status", status))
+    cmd = _command(commands, "logs", logs)
+    cmd.add_argument("service", choices=SERVICE_NAMES)
+    cmd.add_argument("--tail", type=int, default=200, help="last N lines (0: all)")
+
+    cmd = _command(commands, "mint-token", mint_token)
+    cmd.add_argument("--sub", required=True, help="subject: the user id the token speaks for")
+    cmd.add_argument("--ttl", default="15m", help="lifetime, e.g. 15m, 30s, 2h")
+    cmd.add_argument("--expired", action="store_true", help="a token that expired a minute ago")
+    cmd.add_argument("--aud", help="audience (default: the issuer's)")
+    cmd.add_argument("--iss", help="issuer claim (default: the issuer's)")
+    cmd.add_argument(
+        "--claim", action="append", default=[], help="extra claim NAME=VALUE (JSON parsed)"
+    )
+    cmd.add_argument("--kid", help="sign with this key id")
+    binding = cmd.add_mutually_exclusive_group()
+    binding.add_argument(
+        "--dpop-key", type=Path, help="bind to this DPoP key file (created when missing)"
+    )
+    binding.add_argument("--dpop-jkt", help="bind to this JWK thumbprint (cnf.jkt)")
+    cmd.add_argument(
+        "--issuer-url", help="a running issuer (default: the stack's, else local keys)"
+    )
+    _json_flag(cmd, "print header, claims and token")
+
+    cmd = _command(commands, "dpop-proof", dpop_proof)
+    cmd.add_argument("--key", type=Path, required=True, help="DPoP key file")
+    cmd.add_argument("--url", required=True, help="the request's URL")
+    cmd.add_argument("--method", default="GET", help="the request's method")
+    cmd.add_argument("--token", help="the access token the proof goes with (sets ath)")
+    cmd.add_argument("--nonce", help="a server-provided DPoP-Nonce")
+
+    _command(commands, "jwks", jwks).add_argument("--issuer-url", help="a running issuer")
+
+    issuer = commands.add_parser("issuer", help="The mock JWKS issuer.")
+    issuer_commands = issuer.add_subparsers(metavar="COMMAND", required=True)
+    cmd = _command(issuer_commands, "serve", issuer_serve)
+    cmd.add_argument("--host", default="127.0.0.1", help="bind address (keep it loopback)")
+    cmd.add_argument("--port", type=int, default=9000)
+    cmd.add_argument("--issuer", default="http://localhost:3000", help="iss of minted tokens")
+    cmd.add_argument("--audience", help="aud (default: the issuer)")
+    cmd.add_argument("--key-file", type=Path, help="keys to load or create")
+    cmd.add_argument("--upstream-jwks", help="also serve this JWKS's keys (e.g. Better Auth's)")
+
+    cmd = _command(commands, "audit", audit)
+    cmd.add_argument("--api", required=True, help="base URL of the API under audit")
+    cmd.add_argument(
+        "--path", default="/api/{sub}/tasks", help="protected path; {sub} is the token's subject"
+    )
+    cmd.add_argument("--issuer-url", help="the issuer the API trusts (default: the stack's)")
+    _json_flag(cmd, "print results as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # bad arguments: usage line, exit 2
     try:
-        app()
+        args.run(args)
+    except _Exit as done:
+        sys.exit(done.code)
+    except UsageError as exc:
+        parser.exit(2, f"harness: error: {exc}\n")
     except HarnessError as exc:
-        sys.stderr.write(f"harness: error: {exc}\n")
-        sys.exit(2 if isinstance(exc, UsageError) else 1)
+        parser.exit(1, f"harness: error: {exc}\n")
+    sys.exit(0)
 
 
 if __name__ == "__main__":
