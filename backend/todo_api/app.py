@@ -17,6 +17,7 @@ from todo_api.middleware import GuardMiddleware, JsonCORSMiddleware, RequestCont
 from todo_api.migrate import upgrade
 from todo_api.routes import health, tasks
 from todo_api.settings import Settings
+from todo_api.store import TaskStore
 
 DESCRIPTION = """\
 Per-user task lists. Every `/api/{user_id}/...` route needs `Authorization: Bearer <token>`:
@@ -59,7 +60,7 @@ def create_app(
             yield
         finally:
             await keys.aclose()
-            engine.dispose()
+            await engine.dispose()
 
     app = FastAPI(
         title="Tasks API",
@@ -71,6 +72,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.tasks = TaskStore(engine)
     app.state.jwks = keys
     app.state.verifier = verifier
     install_error_handlers(app)

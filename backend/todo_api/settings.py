@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -101,3 +102,13 @@ def describe_error(exc: ValidationError | SettingsError) -> str:
         name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
         parts.append(f"{name}: {error['msg']}")
     return "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit 2 with one line naming what is wrong."""
+    try:
+        return Settings()  # required values come from the environment
+    except (ValidationError, SettingsError) as exc:
+        # One line, no traceback: the operator needs the variable's name, not our stack.
+        print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None

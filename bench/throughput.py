@@ -1,0 +1,389 @@
+"""Backend throughput next to the common FastAPI + SQLModel style, and the cost of growth.
+
+One throw-away PostgreSQL cluster (`harness.postgres.TempPostgres`), one database, and three
+servers on free loopback ports, one uvicorn worker each: the backend (`python -m
+todo_api.serve`, `WEB_CONCURRENCY=1`), the reference app in the common style
+(`bench/reference_app.py`: sync SQLModel, count + select per page, per-request key lookup)
+and a bare FastAPI app with one health route (`bench/bare_app.py`). wrk (a closed-loop C
+client) drives each route with 16 connections; the variants of a route are measured in
+rounds, in rotating order, so a busy machine shifts both sides alike. Ratios are medians of
+the per-round ratios.
+
+Figures: list (a user's 20 rows), create, toggle and `/healthz` -- req/s, p50, p99 and the
+ratio backend / reference (or / bare). Growth: the list page of users with 20, 1,000 and
+10,000 rows; then create and toggle again once the table holds 1,000,000 rows across users.
+Targets (not gated): list >= 3x the reference, `/healthz` >= 0.9x the bare app, list p99
+<= 25 ms, 10,000-row page <= 1.5x the 20-row page, writes at 1M rows >= 0.9x.
+
+    .venv/bin/python bench/throughput.py [--rounds 3] [--seconds 3] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness.issuer import Issuer
+from harness.issuer_server import IssuerServer
+from harness.postgres import TempPostgres
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+ORIGIN = "http://localhost:3000"
+BACKEND = "backend"
+REFERENCE = "reference"
+BARE = "bare"
+GROWTH_SIZES = (20, 1_000, 10_000)
+LIST_ROWS = 20
+TOGGLE_ROWS = 500
+FILLED_ROWS = 1_000_000
+FILLER_USERS = 1_000
+
+# wrk's summary as one parseable line (latencies in microseconds).
+LUA_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout + e.status))
+end
+"""
+
+
+def figure(name: str, value: str) -> str:
+    """One figure per line, label first: what `bench/run_all.py` and other tools read."""
+    return f"{name:<44} {value}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run: successful throughput and latency percentiles."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class Route:
+    """A request shape, as a wrk Lua script."""
+
+    name: str
+    script: str
+
+
+def lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def lua_headers(token: str | None, json_body: bool = False) -> str:
+    lines = []
+    if token is not None:
+        lines.append(f'wrk.headers["Authorization"] = {lua_string("Bearer " + token)}')
+    if json_body:
+        lines.append('wrk.headers["Content-Type"] = "application/json"')
+    return "\n".join(lines)
+
+
+def get_route(name: str, path: str, token: str | None) -> Route:
+    return Route(name, f"wrk.path = {lua_string(path)}\n{lua_headers(token)}\n")
+
+
+def create_route(user: str, token: str) -> Route:
+    body = lua_string('{"title": "bench task", "description": "written by wrk"}')
+    script = (
+        f'wrk.method = "POST"\nwrk.path = {lua_string(f"/api/{user}/tasks")}\n'
+        f"wrk.body = {body}\n{lua_headers(token, json_body=True)}\n"
+    )
+    return Route("create", script)
+
+
+def toggle_route(user: str, token: str, task_ids: Sequence[str]) -> Route:
+    # Round robin over many rows: 16 connections never queue on one row's lock.
+    ids = ", ".join(lua_string(task_id) for task_id in task_ids)
+    script = (
+        f"{lua_headers(token)}\nlocal ids = {{{ids}}}\nlocal next_id = 0\n"
+        "request = function()\n  next_id = next_id % #ids + 1\n"
+        f'  return wrk.format("PATCH", {lua_string(f"/api/{user}/tasks/")} .. ids[next_id]'
+        ' .. "/complete")\nend\n'
+    )
+    return Route("toggle", script)
+
+
+def wrk(base_url: str, route: Route, connections: int, seconds: int, workdir: Path) -> Run:
+    script = workdir / f"{route.name}.lua"
+    script.write_text(route.script + LUA_REPORT)
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base_url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    result = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    requests, duration_us, p50_us, p99_us, errors = (int(part) for part in result.split()[1:])
+    if errors:
+        raise RuntimeError(f"{route.name} at {base_url}: {errors} failed of {requests} requests")
+    return Run(requests / (duration_us / 1e6), p50_us / 1000, p99_us / 1000)
+
+
+@contextmanager
+def server(name: str, command: list[str], env: dict[str, str], logs: Path) -> Iterator[str]:
+    """Start a server process on a free port; yield its base URL once /healthz answers."""
+    port = free_port()
+    log = (logs / f"{name}.log").open("w")
+    process = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start: see {logs / f'{name}.log'}")
+            time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+SEED = """
+INSERT INTO task (id, user_id, title, description, completed, created_at, updated_at)
+SELECT gen_random_uuid(), %(user)s, 'seeded task ' || i, '', i %% 3 = 0,
+       now() - i * interval '1 second', now() - i * interval '1 second'
+FROM generate_series(1, %(rows)s) AS i
+"""
+FILL = """
+INSERT INTO task (id, user_id, title, description, completed, created_at, updated_at)
+SELECT gen_random_uuid(), 'filler-' || (i %% %(users)s), 'filler task ' || i, '', i %% 2 = 0,
+       now() - i * interval '1 millisecond', now() - i * interval '1 millisecond'
+FROM generate_series(1, %(rows)s) AS i
+"""
+
+
+def plain(database_url: str) -> str:
+    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def seed(database_url: str, user: str, rows: int) -> list[str]:
+    with psycopg.connect(plain(database_url), autocommit=True) as conn:
+        conn.execute(SEED, {"user": user, "rows": rows})
+        conn.execute("VACUUM ANALYZE task")
+        found = conn.execute("SELECT id FROM task WHERE user_id = %s", (user,)).fetchall()
+    return [str(row[0]) for row in found]
+
+
+def fill(database_url: str, rows: int) -> int:
+    """Grow the table to `rows` rows across many users; return the row count."""
+    with psycopg.connect(plain(database_url), autocommit=True) as conn:
+        count_row = conn.execute("SELECT count(*) FROM task").fetchone()
+        missing = rows - (int(count_row[0]) if count_row else 0)
+        if missing > 0:
+            conn.execute(FILL, {"users": FILLER_USERS, "rows": missing})
+        conn.execute("VACUUM ANALYZE task")
+        total = conn.execute("SELECT count(*) FROM task").fetchone()
+    return int(total[0]) if total else 0
+
+
+class Rounds:
+    """Runs of each (route, variant), rounds rotating the order of the variants."""
+
+    def __init__(self, connections: int, seconds: int, workdir: Path) -> None:
+        self.connections = connections
+        self.seconds = seconds
+        self.workdir = workdir
+        self.runs: dict[tuple[str, str], list[Run]] = {}
+
+    def measure(self, route_name: str, targets: dict[str, tuple[str, Route]], rounds: int) -> None:
+        names = list(targets)
+        for index in range(rounds):
+            order = names[index % len(names) :] + names[: index % len(names)]
+            for variant in order:
+                base, route = targets[variant]
+                run = wrk(base, route, self.connections, self.seconds, self.workdir)
+                self.runs.setdefault((route_name, variant), []).append(run)
+
+    def median(self, route: str, variant: str, field: str) -> float:
+        return statistics.median(getattr(run, field) for run in self.runs[(route, variant)])
+
+    def ratio(self, route: str, variant: str, other_route: str, other: str, field: str) -> float:
+        pairs = zip(self.runs[(route, variant)], self.runs[(other_route, other)], strict=True)
+        return statistics.median(getattr(a, field) / getattr(b, field) for a, b in pairs)
+
+    def lines(self, route: str, variant: str, label: str) -> list[str]:
+        return [
+            figure(f"{label} throughput", f"{self.median(route, variant, 'rps'):.0f} req/s"),
+            figure(f"{label} p50", f"{self.median(route, variant, 'p50_ms'):.2f} ms"),
+            figure(f"{label} p99", f"{self.median(route, variant, 'p99_ms'):.2f} ms"),
+        ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=3, help="runs per route and variant")
+    parser.add_argument("--seconds", type=int, default=3, help="length of one wrk run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--fill-rows", type=int, default=FILLED_ROWS, help="rows for the 1M step")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+
+    issuer = Issuer(ORIGIN)
+    run_tag = uuid.uuid4().hex[:8]
+    users = {name: f"bench-{name}-{run_tag}" for name in ("list", "create", "toggle", "grow")}
+    tokens = {name: issuer.mint(user, ttl=3600) for name, user in users.items()}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp,
+        TempPostgres() as cluster,
+        IssuerServer(issuer) as jwks,
+    ):
+        workdir = Path(tmp)
+        database_url = cluster.create_database("bench")
+        env = {
+            "DATABASE_URL": database_url,
+            "JWKS_URL": jwks.jwks_url,
+            "JWT_ISSUER": ORIGIN,
+            "JWT_AUDIENCE": ORIGIN,
+            "LOG_LEVEL": "INFO",
+            "WEB_CONCURRENCY": "1",
+        }
+        uvicorn = [PY, "-m", "uvicorn", "--no-access-log"]
+        with (
+            server(BACKEND, [PY, "-m", "todo_api.serve"], env, workdir) as backend,
+            server(REFERENCE, [*uvicorn, "bench.reference_app:app"], env, workdir) as reference,
+            server(BARE, [*uvicorn, "bench.bare_app:app"], env, workdir) as bare,
+        ):
+            seed(database_url, users["list"], LIST_ROWS)
+            toggle_ids = seed(database_url, users["toggle"], TOGGLE_ROWS)
+            grow_user = users["grow"]
+            grow_tokens = {}
+            for size in GROWTH_SIZES:
+                name = f"{grow_user}-{size}"
+                seed(database_url, name, size)
+                grow_tokens[size] = (name, issuer.mint(name, ttl=3600))
+
+            rounds = Rounds(args.connections, args.seconds, workdir)
+            list_path = f"/api/{users['list']}/tasks"
+            routes = {
+                "list": get_route("list", list_path, tokens["list"]),
+                "create": create_route(users["create"], tokens["create"]),
+                "toggle": toggle_route(users["toggle"], tokens["toggle"], toggle_ids),
+            }
+            # Warm-up: connection pools, prepared statements, the verified-token cache.
+            for base in (backend, reference):
+                for route in routes.values():
+                    wrk(base, route, args.connections, 1, workdir)
+            for name, route in routes.items():
+                targets = {BACKEND: (backend, route), REFERENCE: (reference, route)}
+                rounds.measure(name, targets, args.rounds)
+            health = get_route("healthz", "/healthz", None)
+            rounds.measure("healthz", {BACKEND: (backend, health), BARE: (bare, health)}, args.rounds)
+
+            growth = {
+                f"grow-{size}": (
+                    backend,
+                    get_route(f"grow-{size}", f"/api/{name}/tasks", token),
+                )
+                for size, (name, token) in grow_tokens.items()
+            }
+            for route_name, target in growth.items():
+                wrk(target[0], target[1], args.connections, 1, workdir)
+            rounds.measure("growth", growth, args.rounds)
+
+            rows = fill(database_url, args.fill_rows)
+            for name in ("create", "toggle"):
+                wrk(backend, routes[name], args.connections, 1, workdir)
+                rounds.measure(f"{name}-filled", {BACKEND: (backend, routes[name])}, args.rounds)
+
+    lines: list[str] = []
+    for name, label in (("list", f"list {LIST_ROWS} rows"), ("create", "create"), ("toggle", "toggle")):
+        lines += rounds.lines(name, BACKEND, f"{label}, backend")
+        lines += rounds.lines(name, REFERENCE, f"{label}, reference")
+        target = " (target >= 3)" if name == "list" else ""
+        ratio = rounds.ratio(name, BACKEND, name, REFERENCE, "rps")
+        lines.append(figure(f"ratio {name} backend / reference", f"{ratio:.2f}{target}"))
+    lines += rounds.lines("healthz", BACKEND, "healthz, backend")
+    lines += rounds.lines("healthz", BARE, "healthz, bare FastAPI")
+    ratio = rounds.ratio("healthz", BACKEND, "healthz", BARE, "rps")
+    lines.append(figure("ratio healthz backend / bare", f"{ratio:.2f} (target >= 0.9)"))
+    p99 = rounds.median("list", BACKEND, "p99_ms")
+    lines.append(
+        figure(
+            f"list p99 at {args.connections} connections", f"{p99:.2f} ms (target <= 25 ms)"
+        )
+    )
+    for size in GROWTH_SIZES:
+        label = f"list page, user with {size:,} rows"
+        lines.append(figure(f"{label} p50", f"{rounds.median('growth', f'grow-{size}', 'p50_ms'):.2f} ms"))
+        lines.append(figure(f"{label} p99", f"{rounds.median('growth', f'grow-{size}', 'p99_ms'):.2f} ms"))
+    largest, smallest = f"grow-{GROWTH_SIZES[-1]}", f"grow-{GROWTH_SIZES[0]}"
+    growth_ratio = rounds.ratio("growth", largest, "growth", smallest, "p50_ms")
+    lines.append(
+        figure(
+            f"ratio p50 {GROWTH_SIZES[-1]:,} / {GROWTH_SIZES[0]} rows", f"{growth_ratio:.2f} (target <= 1.5)"
+        )
+    )
+    lines.append(figure("table rows for the write step", f"{rows:,}"))
+    for name in ("create", "toggle"):
+        lines += rounds.lines(f"{name}-filled", BACKEND, f"{name} at {rows:,} rows, backend")
+        before = rounds.median(name, BACKEND, "rps")
+        after = rounds.median(f"{name}-filled", BACKEND, "rps")
+        lines.append(figure(f"ratio {name} at {rows:,} / at start", f"{after / before:.2f}"))
+    for line in lines:
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
