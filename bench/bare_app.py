@@ -1,6 +1,6 @@
 """A bare FastAPI app with one health route: the floor for `/healthz` in `bench/throughput.py`.
 
-    .venv/bin/uvicorn bench.bare_app:app
+.venv/bin/uvicorn bench.bare_app:app
 """
 
 from __future__ import annotations

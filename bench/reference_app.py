@@ -73,9 +73,7 @@ def current_user(
     token = credentials.credentials
     try:
         key = jwks_client.get_signing_key_from_jwt(token)
-        claims = jwt.decode(
-            token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER
-        )
+        claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
     except jwt.PyJWTError:
         raise HTTPException(status_code=401, detail="Could not validate credentials") from None
     return str(claims["sub"])
@@ -106,7 +104,9 @@ def list_tasks(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TasksPublic:
     owned(user_id, current)
-    count = session.exec(select(func.count()).select_from(Task).where(Task.user_id == user_id)).one()
+    count = session.exec(
+        select(func.count()).select_from(Task).where(Task.user_id == user_id)
+    ).one()
     tasks = session.exec(
         select(Task)
         .where(Task.user_id == user_id)

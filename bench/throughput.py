@@ -328,7 +328,9 @@ def main() -> int:
                 targets = {BACKEND: (backend, route), REFERENCE: (reference, route)}
                 rounds.measure(name, targets, args.rounds)
             health = get_route("healthz", "/healthz", None)
-            rounds.measure("healthz", {BACKEND: (backend, health), BARE: (bare, health)}, args.rounds)
+            rounds.measure(
+                "healthz", {BACKEND: (backend, health), BARE: (bare, health)}, args.rounds
+            )
 
             growth = {
                 f"grow-{size}": (
@@ -347,7 +349,11 @@ def main() -> int:
                 rounds.measure(f"{name}-filled", {BACKEND: (backend, routes[name])}, args.rounds)
 
     lines: list[str] = []
-    for name, label in (("list", f"list {LIST_ROWS} rows"), ("create", "create"), ("toggle", "toggle")):
+    for name, label in (
+        ("list", f"list {LIST_ROWS} rows"),
+        ("create", "create"),
+        ("toggle", "toggle"),
+    ):
         lines += rounds.lines(name, BACKEND, f"{label}, backend")
         lines += rounds.lines(name, REFERENCE, f"{label}, reference")
         target = " (target >= 3)" if name == "list" else ""
@@ -359,19 +365,22 @@ def main() -> int:
     lines.append(figure("ratio healthz backend / bare", f"{ratio:.2f} (target >= 0.9)"))
     p99 = rounds.median("list", BACKEND, "p99_ms")
     lines.append(
-        figure(
-            f"list p99 at {args.connections} connections", f"{p99:.2f} ms (target <= 25 ms)"
-        )
+        figure(f"list p99 at {args.connections} connections", f"{p99:.2f} ms (target <= 25 ms)")
     )
     for size in GROWTH_SIZES:
         label = f"list page, user with {size:,} rows"
-        lines.append(figure(f"{label} p50", f"{rounds.median('growth', f'grow-{size}', 'p50_ms'):.2f} ms"))
-        lines.append(figure(f"{label} p99", f"{rounds.median('growth', f'grow-{size}', 'p99_ms'):.2f} ms"))
+        lines.append(
+            figure(f"{label} p50", f"{rounds.median('growth', f'grow-{size}', 'p50_ms'):.2f} ms")
+        )
+        lines.append(
+            figure(f"{label} p99", f"{rounds.median('growth', f'grow-{size}', 'p99_ms'):.2f} ms")
+        )
     largest, smallest = f"grow-{GROWTH_SIZES[-1]}", f"grow-{GROWTH_SIZES[0]}"
     growth_ratio = rounds.ratio("growth", largest, "growth", smallest, "p50_ms")
     lines.append(
         figure(
-            f"ratio p50 {GROWTH_SIZES[-1]:,} / {GROWTH_SIZES[0]} rows", f"{growth_ratio:.2f} (target <= 1.5)"
+            f"ratio p50 {GROWTH_SIZES[-1]:,} / {GROWTH_SIZES[0]} rows",
+            f"{growth_ratio:.2f} (target <= 1.5)",
         )
     )
     lines.append(figure("table rows for the write step", f"{rows:,}"))

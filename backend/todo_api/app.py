@@ -15,7 +15,7 @@ from todo_api.errors import install_error_handlers
 from todo_api.logs import logger
 from todo_api.middleware import GuardMiddleware, JsonCORSMiddleware, RequestContextMiddleware
 from todo_api.migrate import upgrade
-from todo_api.routes import health, tasks
+from todo_api.routes import health, operation_id, tasks
 from todo_api.settings import Settings
 from todo_api.store import TaskStore
 
@@ -67,8 +67,7 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # Stable, readable operation ids for generated clients (list_tasks, create_task, ...).
-        generate_unique_id_function=lambda route: route.name,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -76,8 +75,12 @@ def create_app(
     app.state.jwks = keys
     app.state.verifier = verifier
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(tasks.router)
+    for router in (health.router, tasks.router):
+        # The routes themselves, not include_router(): FastAPI >= 0.137 keeps an included
+        # router as one node and walks it on every request, a measurable share of a small
+        # request. The routes already carry the router's prefix, tags and responses.
+        for route in router.routes:
+            app.router.routes.append(route)
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(GuardMiddleware)
     app.add_middleware(

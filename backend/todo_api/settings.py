@@ -34,6 +34,7 @@ class DatabaseSettings(BaseSettings):
     database_url: str = "sqlite:///./todo.db"
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
 
     @field_validator("database_url")
     @classmethod

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.db import connect
 from todo_api.models import Task, TaskCount, utcnow
-from todo_api.schemas import TaskRead
+from todo_api.schemas import TaskPage, TaskRead
 
 task: sa.Table = Task.__table__  # type: ignore[attr-defined]
 task_count: sa.Table = TaskCount.__table__  # type: ignore[attr-defined]
@@ -31,56 +30,51 @@ COLUMNS = (
     task.c.updated_at,
 )
 NEWEST_FIRST = (task.c.created_at.desc(), task.c.id.desc())
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[TaskRead]
-    total: int
+# Statements are built once, with bound parameters: building one per request (and its cache
+# key) costs more than the round trip to the database.
+_OWNER = sa.bindparam("owner", type_=task.c.user_id.type)
+_OWNED = (task.c.id == sa.bindparam("task_key", type_=task.c.id.type), task.c.user_id == _OWNER)
 
 
 def _read(row: Row[Any]) -> TaskRead:
     return TaskRead.model_validate(row)
 
 
-def _owned(owner: str, task_id: uuid.UUID) -> tuple[sa.ColumnElement[bool], ...]:
-    return (task.c.id == task_id, task.c.user_id == owner)
-
-
-def _total(owner: str, completed: bool | None) -> sa.ScalarSelect[Any]:
-    counted: sa.ColumnElement[int]
-    if completed is None:
-        counted = task_count.c.tasks
-    elif completed:
-        counted = task_count.c.completed
-    else:
-        counted = task_count.c.tasks - task_count.c.completed
-    return sa.select(counted).where(task_count.c.user_id == owner).scalar_subquery()
-
-
-def page_statement(
-    owner: str, completed: bool | None, limit: int, offset: int
-) -> sa.Select[Any]:
+def _page_statement(completed: bool | None) -> sa.Select[Any]:
     """The page and its total in one statement: the count is a primary-key lookup in
     `task_count`, the rows an index range in page order. The page is outer-joined to a
     one-row source so an empty page still brings its total."""
-    where = [task.c.user_id == owner]
+    where = [task.c.user_id == _OWNER]
+    counted: sa.ColumnElement[int] = task_count.c.tasks
     if completed is not None:
         where.append(task.c.completed == completed)
+        counted = (
+            task_count.c.completed if completed else task_count.c.tasks - task_count.c.completed
+        )
+    total = sa.select(counted).where(task_count.c.user_id == _OWNER).scalar_subquery()
     rows = (
         sa.select(*COLUMNS)
         .where(*where)
         .order_by(*NEWEST_FIRST)
-        .limit(limit)
-        .offset(offset)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
         .subquery("page")
     )
-    one = sa.select(sa.func.coalesce(_total(owner, completed), 0).label("total")).subquery("one")
+    one = sa.select(sa.func.coalesce(total, 0).label("total")).subquery("one")
     return (
         sa.select(one.c.total, *rows.c)
         .select_from(one.outerjoin(rows, sa.true()))
         .order_by(rows.c.created_at.desc(), rows.c.id.desc())
     )
+
+
+PAGE = {completed: _page_statement(completed) for completed in (None, True, False)}
+READ = sa.select(*COLUMNS).where(*_OWNED)
+INSERT = sa.insert(task).returning(*COLUMNS)
+UPDATE = sa.update(task).where(*_OWNED).returning(*COLUMNS)
+# Flipped by the database, so concurrent toggles never lose one another.
+TOGGLE = UPDATE.values(completed=sa.not_(task.c.completed))
+DELETE = sa.delete(task).where(*_OWNED).returning(task.c.id)
 
 
 class TaskStore:
@@ -91,12 +85,18 @@ class TaskStore:
         async with connect(self.engine) as connection:
             await connection.execute(sa.text("SELECT 1"))
 
-    async def page(self, owner: str, completed: bool | None, limit: int, offset: int) -> Page:
+    async def page(self, owner: str, completed: bool | None, limit: int, offset: int) -> TaskPage:
+        parameters = {"owner": owner, "limit": limit, "offset": offset}
         async with connect(self.engine) as connection:
-            result = await connection.execute(page_statement(owner, completed, limit, offset))
-            rows = result.all()
-        items = [_read(row) for row in rows if row.id is not None]
-        return Page(items=items, total=int(rows[0].total) if rows else 0)
+            rows = (await connection.execute(PAGE[completed], parameters)).all()
+        # One validation for the whole page, straight from the rows' attributes.
+        page = {
+            "items": [row for row in rows if row.id is not None],
+            "total": rows[0].total if rows else 0,
+            "limit": limit,
+            "offset": offset,
+        }
+        return TaskPage.model_validate(page, from_attributes=True)
 
     async def create(self, owner: str, fields: Mapping[str, Any]) -> TaskRead:
         now = utcnow()
@@ -108,14 +108,10 @@ class TaskStore:
             "updated_at": now,
         }
         async with connect(self.engine) as connection:
-            row = (await connection.execute(sa.insert(task).values(values).returning(*COLUMNS))).one()
-        return _read(row)
+            return _read((await connection.execute(INSERT, values)).one())
 
     async def get(self, owner: str, task_id: uuid.UUID) -> TaskRead | None:
-        statement = sa.select(*COLUMNS).where(*_owned(owner, task_id))
-        async with connect(self.engine) as connection:
-            row = (await connection.execute(statement)).first()
-        return _read(row) if row is not None else None
+        return await self._one(READ, {"owner": owner, "task_key": task_id})
 
     async def update(
         self, owner: str, task_id: uuid.UUID, changes: Mapping[str, Any]
@@ -123,25 +119,20 @@ class TaskStore:
         """Set `changes` (and `updated_at`); with no changes, the task as it is."""
         if not changes:
             return await self.get(owner, task_id)
-        return await self._update(owner, task_id, {**changes, "updated_at": utcnow()})
+        parameters = {**changes, "updated_at": utcnow(), "owner": owner, "task_key": task_id}
+        return await self._one(UPDATE, parameters)
 
     async def toggle(self, owner: str, task_id: uuid.UUID) -> TaskRead | None:
-        # Flipped by the database, so concurrent toggles never lose one another.
-        return await self._update(
-            owner, task_id, {"completed": sa.not_(task.c.completed), "updated_at": utcnow()}
+        return await self._one(
+            TOGGLE, {"updated_at": utcnow(), "owner": owner, "task_key": task_id}
         )
 
     async def delete(self, owner: str, task_id: uuid.UUID) -> bool:
-        statement = sa.delete(task).where(*_owned(owner, task_id)).returning(task.c.id)
         async with connect(self.engine) as connection:
-            return (await connection.execute(statement)).first() is not None
+            result = await connection.execute(DELETE, {"owner": owner, "task_key": task_id})
+            return result.first() is not None
 
-    async def _update(
-        self, owner: str, task_id: uuid.UUID, values: Mapping[str, Any]
-    ) -> TaskRead | None:
-        statement = (
-            sa.update(task).where(*_owned(owner, task_id)).values(values).returning(*COLUMNS)
-        )
+    async def _one(self, statement: sa.Executable, parameters: dict[str, Any]) -> TaskRead | None:
         async with connect(self.engine) as connection:
-            row = (await connection.execute(statement)).first()
+            row = (await connection.execute(statement, parameters)).first()
         return _read(row) if row is not None else None

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 
 from todo_api.deps import Store
 from todo_api.errors import ErrorResponse
+from todo_api.routes import operation_id
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], generate_unique_id_function=operation_id)
 
 
 # A coroutine: answered on the event loop, with no dependency and no threadpool hop.

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from todo_api.deps import OwnerId, Store
 from todo_api.errors import ApiError, ErrorResponse
+from todo_api.routes import operation_id
 from todo_api.schemas import TaskCreate, TaskPage, TaskPatch, TaskRead, TaskReplace
 
 MAX_PAGE = 200
@@ -39,7 +40,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: _error("No such task for this user (also for another user's task)."),
 }
 
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=COMMON_ERRORS)
+router = APIRouter(
+    prefix="/api/{user_id}/tasks",
+    tags=["tasks"],
+    responses=COMMON_ERRORS,
+    generate_unique_id_function=operation_id,
+)
 
 
 def _not_found() -> ApiError:
@@ -68,8 +74,7 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> TaskPage:
-    page = await store.page(owner, completed, limit, offset)
-    return TaskPage(items=page.items, total=page.total, limit=limit, offset=offset)
+    return await store.page(owner, completed, limit, offset)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a task")
@@ -87,9 +92,7 @@ async def read_task(owner: OwnerId, store: Store, task_id: str) -> TaskRead:
 
 
 @router.put("/{task_id}", responses=NOT_FOUND, summary="Replace a task")
-async def replace_task(
-    owner: OwnerId, store: Store, task_id: str, body: TaskReplace
-) -> TaskRead:
+async def replace_task(owner: OwnerId, store: Store, task_id: str, body: TaskReplace) -> TaskRead:
     return _found(await store.update(owner, _task_key(task_id), body.model_dump()))
 
 
