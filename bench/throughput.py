@@ -51,6 +51,7 @@ ORIGIN = "http://localhost:3000"
 BACKEND = "backend"
 REFERENCE = "reference"
 BARE = "bare"
+BARE_QUIET = "bare, no access log"
 GROWTH_SIZES = (20, 1_000, 10_000)
 LIST_ROWS = 20
 TOGGLE_ROWS = 500
@@ -216,6 +217,7 @@ def plain(database_url: str) -> str:
 
 
 def seed(database_url: str, user: str, rows: int) -> list[str]:
+    """Give `user` `rows` tasks (the triggers keep its count); return their ids."""
     with psycopg.connect(plain(database_url), autocommit=True) as conn:
         conn.execute(SEED, {"user": user, "rows": rows})
         conn.execute("VACUUM ANALYZE task")
@@ -226,8 +228,8 @@ def seed(database_url: str, user: str, rows: int) -> list[str]:
 def fill(database_url: str, rows: int) -> int:
     """Grow the table to `rows` rows across many users; return the row count."""
     with psycopg.connect(plain(database_url), autocommit=True) as conn:
-        count_row = conn.execute("SELECT count(*) FROM task").fetchone()
-        missing = rows - (int(count_row[0]) if count_row else 0)
+        counted = conn.execute("SELECT count(*) FROM task").fetchone()
+        missing = rows - (int(counted[0]) if counted else 0)
         if missing > 0:
             conn.execute(FILL, {"users": FILLER_USERS, "rows": missing})
         conn.execute("VACUUM ANALYZE task")
@@ -236,7 +238,7 @@ def fill(database_url: str, rows: int) -> int:
 
 
 class Rounds:
-    """Runs of each (route, variant), rounds rotating the order of the variants."""
+    """wrk runs of each (route, variant); each round rotates the order of the variants."""
 
     def __init__(self, connections: int, seconds: int, workdir: Path) -> None:
         self.connections = connections
@@ -244,28 +246,125 @@ class Rounds:
         self.workdir = workdir
         self.runs: dict[tuple[str, str], list[Run]] = {}
 
-    def measure(self, route_name: str, targets: dict[str, tuple[str, Route]], rounds: int) -> None:
-        names = list(targets)
+    def warm(self, targets: dict[str, tuple[str, Route]]) -> None:
+        """Pools, prepared statements, the verified-token cache: not part of any figure."""
+        for base, route in targets.values():
+            wrk(base, route, self.connections, 1, self.workdir)
+
+    def measure(self, name: str, targets: dict[str, tuple[str, Route]], rounds: int) -> None:
+        self.warm(targets)
+        variants = list(targets)
         for index in range(rounds):
-            order = names[index % len(names) :] + names[: index % len(names)]
-            for variant in order:
+            shift = index % len(variants)
+            for variant in variants[shift:] + variants[:shift]:
                 base, route = targets[variant]
                 run = wrk(base, route, self.connections, self.seconds, self.workdir)
-                self.runs.setdefault((route_name, variant), []).append(run)
+                self.runs.setdefault((name, variant), []).append(run)
 
-    def median(self, route: str, variant: str, field: str) -> float:
-        return statistics.median(getattr(run, field) for run in self.runs[(route, variant)])
+    def median(self, name: str, variant: str, field: str) -> float:
+        return statistics.median(float(getattr(run, field)) for run in self.runs[(name, variant)])
 
-    def ratio(self, route: str, variant: str, other_route: str, other: str, field: str) -> float:
-        pairs = zip(self.runs[(route, variant)], self.runs[(other_route, other)], strict=True)
-        return statistics.median(getattr(a, field) / getattr(b, field) for a, b in pairs)
+    def ratio(self, a: tuple[str, str], b: tuple[str, str], field: str) -> float:
+        """Median of the per-round ratios a / b (each pair measured back to back)."""
+        pairs = zip(self.runs[a], self.runs[b], strict=True)
+        return statistics.median(float(getattr(x, field) / getattr(y, field)) for x, y in pairs)
 
-    def lines(self, route: str, variant: str, label: str) -> list[str]:
+    def lines(self, name: str, variant: str, label: str) -> list[str]:
         return [
-            figure(f"{label} throughput", f"{self.median(route, variant, 'rps'):.0f} req/s"),
-            figure(f"{label} p50", f"{self.median(route, variant, 'p50_ms'):.2f} ms"),
-            figure(f"{label} p99", f"{self.median(route, variant, 'p99_ms'):.2f} ms"),
+            figure(f"{label} throughput", f"{self.median(name, variant, 'rps'):.0f} req/s"),
+            figure(f"{label} p50", f"{self.median(name, variant, 'p50_ms'):.2f} ms"),
+            figure(f"{label} p99", f"{self.median(name, variant, 'p99_ms'):.2f} ms"),
         ]
+
+
+@dataclass(frozen=True)
+class Servers:
+    backend: str
+    reference: str
+    bare: str
+    bare_quiet: str
+
+
+@contextmanager
+def servers(env: dict[str, str], logs: Path) -> Iterator[Servers]:
+    uvicorn = [PY, "-m", "uvicorn"]
+    with (
+        server(BACKEND, [PY, "-m", "todo_api.serve"], env, logs) as backend,
+        # As such apps are usually run: uvicorn's defaults, its access log included.
+        server(REFERENCE, [*uvicorn, "bench.reference_app:app"], env, logs) as reference,
+        server(BARE, [*uvicorn, "bench.bare_app:app"], env, logs) as bare,
+        server(
+            "bare-quiet", [*uvicorn, "--no-access-log", "bench.bare_app:app"], env, logs
+        ) as quiet,
+    ):
+        yield Servers(backend, reference, bare, quiet)
+
+
+def compare(rounds: Rounds, urls: Servers, routes: dict[str, Route], count: int) -> list[str]:
+    """list, create, toggle: backend vs reference; /healthz: backend vs the bare app."""
+    lines: list[str] = []
+    for name, route in routes.items():
+        targets = {BACKEND: (urls.backend, route), REFERENCE: (urls.reference, route)}
+        rounds.measure(name, targets, count)
+        label = f"list {LIST_ROWS} rows" if name == "list" else name
+        lines += rounds.lines(name, BACKEND, f"{label}, backend")
+        lines += rounds.lines(name, REFERENCE, f"{label}, reference")
+        ratio = rounds.ratio((name, BACKEND), (name, REFERENCE), "rps")
+        target = " (target >= 3)" if name == "list" else ""
+        lines.append(figure(f"ratio {name} backend / reference", f"{ratio:.2f}{target}"))
+    p99 = rounds.median("list", BACKEND, "p99_ms")
+    lines.append(
+        figure(f"list p99, {rounds.connections} connections", f"{p99:.2f} ms (target <= 25)")
+    )
+    health = get_route("healthz", "/healthz", None)
+    targets = {
+        BACKEND: (urls.backend, health),
+        BARE: (urls.bare, health),
+        BARE_QUIET: (urls.bare_quiet, health),
+    }
+    rounds.measure("healthz", targets, count)
+    lines += rounds.lines("healthz", BACKEND, "healthz, backend")
+    lines += rounds.lines("healthz", BARE, "healthz, bare FastAPI")
+    lines += rounds.lines("healthz", BARE_QUIET, "healthz, bare, no access log")
+    for other, target in ((BARE, " (target >= 0.9)"), (BARE_QUIET, "")):
+        ratio = rounds.ratio(("healthz", BACKEND), ("healthz", other), "rps")
+        lines.append(figure(f"ratio healthz backend / {other}", f"{ratio:.2f}{target}"))
+    return lines
+
+
+def growth(
+    rounds: Rounds, backend: str, users: dict[int, tuple[str, str]], count: int
+) -> list[str]:
+    """The list page of users with 20, 1,000 and 10,000 rows (latency at the same load)."""
+    targets = {
+        f"{size} rows": (backend, get_route(f"grow-{size}", f"/api/{user}/tasks", token))
+        for size, (user, token) in users.items()
+    }
+    rounds.measure("growth", targets, count)
+    lines = []
+    for size in users:
+        for field, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
+            value = rounds.median("growth", f"{size} rows", field)
+            lines.append(figure(f"list page, user with {size:,} rows, {label}", f"{value:.2f} ms"))
+    largest, smallest = max(users), min(users)
+    ratio = rounds.ratio(("growth", f"{largest} rows"), ("growth", f"{smallest} rows"), "p50_ms")
+    lines.append(figure(f"ratio p50 {largest:,} / {smallest} rows", f"{ratio:.2f} (target <= 1.5)"))
+    return lines
+
+
+def writes_at_size(
+    rounds: Rounds, backend: str, routes: dict[str, Route], database_url: str, rows: int, count: int
+) -> list[str]:
+    """create and toggle again once the table holds `rows` rows across users."""
+    started = time.monotonic()
+    total = fill(database_url, rows)
+    lines = [figure("table rows", f"{total:,} (filled in {time.monotonic() - started:.0f} s)")]
+    for name in ("create", "toggle"):
+        rounds.measure(f"{name}-filled", {BACKEND: (backend, routes[name])}, count)
+        lines += rounds.lines(f"{name}-filled", BACKEND, f"{name} at {total:,} rows, backend")
+        ratio = rounds.ratio((f"{name}-filled", BACKEND), (name, BACKEND), "rps")
+        lines.append(figure(f"ratio {name} at {total:,} rows / at start", f"{ratio:.2f}"))
+    return lines
 
 
 def main() -> int:
@@ -273,16 +372,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="runs per route and variant")
     parser.add_argument("--seconds", type=int, default=3, help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--fill-rows", type=int, default=FILLED_ROWS, help="rows for the 1M step")
+    parser.add_argument("--fill-rows", type=int, default=FILLED_ROWS, help="table size, last step")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
 
     issuer = Issuer(ORIGIN)
-    run_tag = uuid.uuid4().hex[:8]
-    users = {name: f"bench-{name}-{run_tag}" for name in ("list", "create", "toggle", "grow")}
+    tag = uuid.uuid4().hex[:8]
+    users = {name: f"bench-{name}-{tag}" for name in ("list", "create", "toggle")}
     tokens = {name: issuer.mint(user, ttl=3600) for name, user in users.items()}
+    grow_users = {size: f"bench-grow-{size}-{tag}" for size in GROWTH_SIZES}
     with (
         tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp,
         TempPostgres() as cluster,
@@ -296,99 +396,25 @@ def main() -> int:
             "JWT_ISSUER": ORIGIN,
             "JWT_AUDIENCE": ORIGIN,
             "LOG_LEVEL": "INFO",
-            "WEB_CONCURRENCY": "1",
+            "WEB_CONCURRENCY": "1",  # one process each: like compared with like
         }
-        uvicorn = [PY, "-m", "uvicorn", "--no-access-log"]
-        with (
-            server(BACKEND, [PY, "-m", "todo_api.serve"], env, workdir) as backend,
-            server(REFERENCE, [*uvicorn, "bench.reference_app:app"], env, workdir) as reference,
-            server(BARE, [*uvicorn, "bench.bare_app:app"], env, workdir) as bare,
-        ):
+        with servers(env, workdir) as urls:  # the backend migrates before it answers
             seed(database_url, users["list"], LIST_ROWS)
             toggle_ids = seed(database_url, users["toggle"], TOGGLE_ROWS)
-            grow_user = users["grow"]
-            grow_tokens = {}
-            for size in GROWTH_SIZES:
-                name = f"{grow_user}-{size}"
-                seed(database_url, name, size)
-                grow_tokens[size] = (name, issuer.mint(name, ttl=3600))
-
-            rounds = Rounds(args.connections, args.seconds, workdir)
-            list_path = f"/api/{users['list']}/tasks"
+            for size, user in grow_users.items():
+                seed(database_url, user, size)
             routes = {
-                "list": get_route("list", list_path, tokens["list"]),
+                "list": get_route("list", f"/api/{users['list']}/tasks", tokens["list"]),
                 "create": create_route(users["create"], tokens["create"]),
                 "toggle": toggle_route(users["toggle"], tokens["toggle"], toggle_ids),
             }
-            # Warm-up: connection pools, prepared statements, the verified-token cache.
-            for base in (backend, reference):
-                for route in routes.values():
-                    wrk(base, route, args.connections, 1, workdir)
-            for name, route in routes.items():
-                targets = {BACKEND: (backend, route), REFERENCE: (reference, route)}
-                rounds.measure(name, targets, args.rounds)
-            health = get_route("healthz", "/healthz", None)
-            rounds.measure(
-                "healthz", {BACKEND: (backend, health), BARE: (bare, health)}, args.rounds
+            rounds = Rounds(args.connections, args.seconds, workdir)
+            lines = compare(rounds, urls, routes, args.rounds)
+            grown = {size: (user, issuer.mint(user, ttl=3600)) for size, user in grow_users.items()}
+            lines += growth(rounds, urls.backend, grown, args.rounds)
+            lines += writes_at_size(
+                rounds, urls.backend, routes, database_url, args.fill_rows, args.rounds
             )
-
-            growth = {
-                f"grow-{size}": (
-                    backend,
-                    get_route(f"grow-{size}", f"/api/{name}/tasks", token),
-                )
-                for size, (name, token) in grow_tokens.items()
-            }
-            for route_name, target in growth.items():
-                wrk(target[0], target[1], args.connections, 1, workdir)
-            rounds.measure("growth", growth, args.rounds)
-
-            rows = fill(database_url, args.fill_rows)
-            for name in ("create", "toggle"):
-                wrk(backend, routes[name], args.connections, 1, workdir)
-                rounds.measure(f"{name}-filled", {BACKEND: (backend, routes[name])}, args.rounds)
-
-    lines: list[str] = []
-    for name, label in (
-        ("list", f"list {LIST_ROWS} rows"),
-        ("create", "create"),
-        ("toggle", "toggle"),
-    ):
-        lines += rounds.lines(name, BACKEND, f"{label}, backend")
-        lines += rounds.lines(name, REFERENCE, f"{label}, reference")
-        target = " (target >= 3)" if name == "list" else ""
-        ratio = rounds.ratio(name, BACKEND, name, REFERENCE, "rps")
-        lines.append(figure(f"ratio {name} backend / reference", f"{ratio:.2f}{target}"))
-    lines += rounds.lines("healthz", BACKEND, "healthz, backend")
-    lines += rounds.lines("healthz", BARE, "healthz, bare FastAPI")
-    ratio = rounds.ratio("healthz", BACKEND, "healthz", BARE, "rps")
-    lines.append(figure("ratio healthz backend / bare", f"{ratio:.2f} (target >= 0.9)"))
-    p99 = rounds.median("list", BACKEND, "p99_ms")
-    lines.append(
-        figure(f"list p99 at {args.connections} connections", f"{p99:.2f} ms (target <= 25 ms)")
-    )
-    for size in GROWTH_SIZES:
-        label = f"list page, user with {size:,} rows"
-        lines.append(
-            figure(f"{label} p50", f"{rounds.median('growth', f'grow-{size}', 'p50_ms'):.2f} ms")
-        )
-        lines.append(
-            figure(f"{label} p99", f"{rounds.median('growth', f'grow-{size}', 'p99_ms'):.2f} ms")
-        )
-    largest, smallest = f"grow-{GROWTH_SIZES[-1]}", f"grow-{GROWTH_SIZES[0]}"
-    growth_ratio = rounds.ratio("growth", largest, "growth", smallest, "p50_ms")
-    lines.append(
-        figure(
-            f"ratio p50 {GROWTH_SIZES[-1]:,} / {GROWTH_SIZES[0]} rows",
-            f"{growth_ratio:.2f} (target <= 1.5)",
-        )
-    )
-    lines.append(figure("table rows for the write step", f"{rows:,}"))
-    for name in ("create", "toggle"):
-        lines += rounds.lines(f"{name}-filled", BACKEND, f"{name} at {rows:,} rows, backend")
-        before = rounds.median(name, BACKEND, "rps")
-        after = rounds.median(f"{name}-filled", BACKEND, "rps")
-        lines.append(figure(f"ratio {name} at {rows:,} / at start", f"{after / before:.2f}"))
     for line in lines:
         print(line, flush=True)
     return 0

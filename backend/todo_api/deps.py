@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
 from todo_api.auth import AuthRefused, Identity, Reason, TokenVerifier
 from todo_api.errors import BEARER_CHALLENGE, ApiError
 from todo_api.logs import audit, logger

@@ -23,34 +23,51 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# PostgreSQL: statement-level triggers over the statement's transition tables, so a bulk
+# write adds each user's change once. (Row-level triggers updating one counter row many
+# times in one transaction leave a chain of row versions that each update walks again:
+# quadratic. SQLite updates rows in place and has row-level triggers only.)
+_APPLY_CHANGES = """
+    INSERT INTO task_count AS counted (user_id, tasks, completed)
+    SELECT user_id, sum(tasks), sum(completed) FROM ({changes}) AS change
+    GROUP BY user_id
+    HAVING sum(tasks) <> 0 OR sum(completed) <> 0
+    ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE
+    SET tasks = counted.tasks + EXCLUDED.tasks,
+        completed = counted.completed + EXCLUDED.completed;
+"""
+_ADDED = "SELECT user_id, 1 AS tasks, completed::int AS completed FROM new_rows"
+_REMOVED = "SELECT user_id, -1 AS tasks, -completed::int AS completed FROM old_rows"
 POSTGRESQL_TRIGGERS = [
-    """
+    f"""
     CREATE FUNCTION task_count_apply() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF TG_OP IN ('UPDATE', 'DELETE') THEN
-            UPDATE task_count
-            SET tasks = tasks - 1, completed = completed - OLD.completed::int
-            WHERE user_id = OLD.user_id;
-        END IF;
-        IF TG_OP IN ('UPDATE', 'INSERT') THEN
-            INSERT INTO task_count AS counted (user_id, tasks, completed)
-            VALUES (NEW.user_id, 1, NEW.completed::int)
-            ON CONFLICT (user_id) DO UPDATE
-            SET tasks = counted.tasks + 1, completed = counted.completed + EXCLUDED.completed;
+        IF TG_OP = 'INSERT' THEN
+            {_APPLY_CHANGES.format(changes=_ADDED)}
+        ELSIF TG_OP = 'DELETE' THEN
+            {_APPLY_CHANGES.format(changes=_REMOVED)}
+        ELSE
+            {_APPLY_CHANGES.format(changes=f"{_ADDED} UNION ALL {_REMOVED}")}
         END IF;
         RETURN NULL;
     END
     $$
     """,
     """
-    CREATE TRIGGER task_count_insert_delete AFTER INSERT OR DELETE ON task
-    FOR EACH ROW EXECUTE FUNCTION task_count_apply()
+    CREATE TRIGGER task_count_insert AFTER INSERT ON task
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION task_count_apply()
     """,
     """
-    CREATE TRIGGER task_count_update AFTER UPDATE OF user_id, completed ON task
-    FOR EACH ROW
-    WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.completed IS DISTINCT FROM NEW.completed)
-    EXECUTE FUNCTION task_count_apply()
+    CREATE TRIGGER task_count_update AFTER UPDATE ON task
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION task_count_apply()
+    """,
+    """
+    CREATE TRIGGER task_count_delete AFTER DELETE ON task
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION task_count_apply()
     """,
 ]
 
@@ -101,13 +118,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER task_count_update ON task")
-        op.execute("DROP TRIGGER task_count_insert_delete ON task")
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for name in ("task_count_update", "task_count_delete", "task_count_insert"):
+        op.execute(f"DROP TRIGGER {name} ON task" if postgresql else f"DROP TRIGGER {name}")
+    if postgresql:
         op.execute("DROP FUNCTION task_count_apply()")
-    else:
-        for name in ("task_count_update", "task_count_delete", "task_count_insert"):
-            op.execute(f"DROP TRIGGER {name}")
     op.drop_index("ix_task_user_completed_created", table_name="task")
     op.drop_index("ix_task_user_created", table_name="task")
     op.create_index("ix_task_user_id_created_at", "task", ["user_id", "created_at"])
