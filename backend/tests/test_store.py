@@ -101,7 +101,8 @@ async def test_connections_the_server_closed_are_replaced_without_an_error(
     await asyncio.gather(*(api.http.get(path, headers=auth) for _ in range(4)))
     with psycopg.connect(_plain(database_url), autocommit=True) as admin:
         ended = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            # The timeout makes it wait until each backend has exited (PostgreSQL 14+).
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
             "WHERE application_name = 'todo_api' AND pid <> pg_backend_pid()"
         ).fetchone()
     assert ended is not None

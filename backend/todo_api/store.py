@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_api.db import connect
 from todo_api.models import Task, TaskCount, utcnow
-from todo_api.schemas import TaskPage, TaskRead
+from todo_api.schemas import StoredPage, StoredTask, TaskRead
 
 task: sa.Table = Task.__table__  # type: ignore[attr-defined]
 task_count: sa.Table = TaskCount.__table__  # type: ignore[attr-defined]
@@ -80,6 +80,18 @@ TOGGLE = UPDATE.values(completed=sa.not_(task.c.completed))
 DELETE = sa.delete(task).where(*_OWNED).returning(task.c.id)
 
 
+def _stored(row: dict[str, Any]) -> StoredTask:
+    return StoredTask(
+        id=row["id"],
+        user_id=row["user_id"],
+        title=row["title"],
+        description=row["description"],
+        completed=row["completed"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
 class TaskStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -88,18 +100,14 @@ class TaskStore:
         async with connect(self.engine) as connection:
             await connection.execute(sa.text("SELECT 1"))
 
-    async def page(self, owner: str, completed: bool | None, limit: int, offset: int) -> TaskPage:
+    async def page(self, owner: str, completed: bool | None, limit: int, offset: int) -> StoredPage:
         parameters = {"owner": owner, "limit": limit, "offset": offset}
         async with connect(self.engine) as connection:
             rows = _fields(await connection.execute(PAGE[completed], parameters))
         # Always one row at least (the total's); an empty page has no task in it.
-        page = {
-            "items": [row for row in rows if row["id"] is not None],
-            "total": rows[0]["total"] if rows else 0,
-            "limit": limit,
-            "offset": offset,
-        }
-        return TaskPage.model_validate(page)  # one validation for the whole page
+        items = [_stored(row) for row in rows if row["id"] is not None]
+        total = int(rows[0]["total"]) if rows else 0
+        return StoredPage(items=items, total=total, limit=limit, offset=offset)
 
     async def create(self, owner: str, fields: Mapping[str, Any]) -> TaskRead:
         now = utcnow()
