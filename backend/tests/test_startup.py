@@ -148,7 +148,8 @@ def test_server_logs_json_lines_with_audit_and_never_a_token(tmp_path: Path) -> 
 
 
 def _wait_ready(base: str, server: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
+    # Generous: several workers import the app at once on a shared, busy machine.
+    deadline = time.monotonic() + 180
     while True:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
