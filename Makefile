@@ -104,8 +104,8 @@ openapi: $(VENV)/.installed ## Print the backend's OpenAPI document (JSON) on st
 	@$(PY) -m todo_api.openapi
 
 .PHONY: run-backend
-run-backend: $(VENV)/.installed ## The backend alone on 127.0.0.1:8000 (needs JWKS_URL, JWT_ISSUER, JWT_AUDIENCE)
-	$(VENV)/bin/uvicorn todo_api.main:app --host 127.0.0.1 --port 8000
+run-backend: $(VENV)/.installed ## The backend alone on 127.0.0.1:8000, WEB_CONCURRENCY workers (needs JWKS_URL, JWT_ISSUER, JWT_AUDIENCE)
+	$(PY) -m todo_api.serve --host 127.0.0.1 --port 8000
 
 .PHONY: harness-test
 harness-test: install ## Harness unit tests (issuer, CLI, providers)

@@ -84,6 +84,18 @@ def plan(quick: bool, suites: bool, providers: list[str]) -> list[Bench]:
             "of one `harness mint-token` process next to a bare interpreter start.",
         ),
         Bench(
+            "Throughput and growth",
+            "throughput.py",
+            ["--rounds", "1", "--seconds", "2", "--fill-rows", "100000"] if quick else [],
+            "The backend (`python -m todo_api.serve`, one worker) next to a reference app in the "
+            "common FastAPI + SQLModel style (sync handlers, count + select per page, key lookup "
+            "and RSA verification per request) and a bare FastAPI app, one throw-away "
+            "PostgreSQL, wrk with 16 connections, rounds in rotating order. Then the list page "
+            "of users with 20 / 1,000 / 10,000 rows, and writes once the table holds 1M rows. "
+            "Targets: list >= 3x the reference, `/healthz` >= 0.9x the bare app, list p99 <= "
+            "25 ms, 10,000-row page <= 1.5x the 20-row page.",
+        ),
+        Bench(
             "Stack start",
             "stack_start.py",
             ["--providers", ",".join(providers), "--runs", "1" if quick else "3"],

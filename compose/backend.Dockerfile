@@ -1,4 +1,4 @@
-# Task API (FastAPI + uvicorn). Context: repository root (see ../.dockerignore).
+# Task API (FastAPI + uvicorn workers). Context: repository root (see ../.dockerignore).
 # Dependencies come from backend/requirements.lock (pinned, hashed) only.
 
 FROM debian:trixie-slim AS build
@@ -42,4 +42,6 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status != 200)"]
-CMD ["uvicorn", "todo_api.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+# Migrates once, then WEB_CONCURRENCY workers (default: the CPUs the container may use;
+# set it to the CPU limit when the container has one). docs/backend.md, "Processes".
+CMD ["python3", "-m", "todo_api.serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -63,3 +63,5 @@ class StackConfig:
     jwks_cooldown_seconds: float = 30.0
     auth_rate_limit: bool = True
     dpop_mode: DpopMode = DpopMode.OPTIONAL
+    # The backend's worker processes (WEB_CONCURRENCY); None: the CPU count.
+    backend_workers: int | None = None

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from harness.paths import REPO_ROOT
+from harness.waiting import poll
 
 # Outputs, dependencies and tests: not sources a dev stack serves.
 _SKIP = shutil.ignore_patterns(
@@ -77,14 +78,15 @@ class ScratchSources:
 def seconds_until_served(url: str, marker: str, *, since: float, timeout: float) -> float:
     """Poll ``url`` until its body shows ``marker``; seconds from ``since`` (a monotonic time).
     TimeoutError after ``timeout`` seconds."""
-    deadline = since + timeout
     with httpx.Client(timeout=30.0) as http:
-        while True:
+
+        def served() -> float | None:
             try:
                 if marker in http.get(url).text:
                     return time.monotonic() - since
             except httpx.HTTPError:
                 pass  # restarting: not served yet
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not show {marker!r} within {timeout:.0f}s")
-            time.sleep(0.1)
+            return None
+
+        remaining = max(0.0, since + timeout - time.monotonic())
+        return poll(served, what=f"{url} to show {marker!r}", timeout=remaining)

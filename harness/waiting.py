@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 
 from harness.errors import ProviderError
 
+T = TypeVar("T")
 # A probe that raises is "not ready yet", never a failure by itself.
 Probe = Callable[[], bool]
 # Returns a reason when the thing waited for can no longer become ready (it exited).
 Gone = Callable[[], str | None]
+
+
+def poll(probe: Callable[[], T | None], *, what: str, timeout: float, interval: float = 0.1) -> T:
+    """Call ``probe`` until it returns something other than None, and return that; no fixed
+    sleeps beyond ``interval``. TimeoutError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
 
 
 def wait_for(
@@ -29,20 +44,20 @@ def wait_for(
     Raises ProviderError naming ``what`` after ``timeout`` seconds, or at once when ``gone``
     reports a reason; both messages end with the last lines of ``logs`` when given.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        if gone is not None:
-            reason = gone()
-            if reason is not None:
-                raise ProviderError(_with_logs(f"{what}: {reason}", logs))
+
+    def probe() -> bool | None:
+        reason = gone() if gone is not None else None
+        if reason is not None:
+            raise ProviderError(_with_logs(f"{what}: {reason}", logs))
         try:
-            if ready():
-                return
-        except Exception:  # noqa: S110 - a probe that raises simply is not ready yet
-            pass
-        if time.monotonic() > deadline:
-            raise ProviderError(_with_logs(f"{what}: not ready after {timeout:.0f}s", logs))
-        time.sleep(interval)
+            return True if ready() else None
+        except Exception:  # a probe that raises simply is not ready yet
+            return None
+
+    try:
+        poll(probe, what=what, timeout=timeout, interval=interval)
+    except TimeoutError:
+        raise ProviderError(_with_logs(f"{what}: not ready after {timeout:.0f}s", logs)) from None
 
 
 def _with_logs(message: str, logs: Callable[[], str] | None) -> str:

@@ -26,7 +26,13 @@ REQUIRED = {"JWKS_URL": "http://127.0.0.1:9/jwks", "JWT_ISSUER": "a", "JWT_AUDIE
 
 def _clean_env(**values: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in REQUIRED}
-    for name in ("DATABASE_URL", "JWT_ALGORITHMS", "JWT_LEEWAY_SECONDS", "LOG_LEVEL"):
+    for name in (
+        "DATABASE_URL",
+        "JWT_ALGORITHMS",
+        "JWT_LEEWAY_SECONDS",
+        "LOG_LEVEL",
+        "WEB_CONCURRENCY",
+    ):
         env.pop(name, None)
     env.update(values)
     return env
@@ -138,6 +144,84 @@ def test_server_logs_json_lines_with_audit_and_never_a_token(tmp_path: Path) -> 
             line
         )
     assert any(line.get("logger") == "todo_api.access" for line in lines)
+
+
+def _wait_ready(base: str, server: subprocess.Popen[str]) -> None:
+    # Generous: several workers import the app at once on a shared, busy machine.
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, "backend exited"
+        assert time.monotonic() < deadline, "backend did not start"
+        time.sleep(0.05)
+
+
+def test_launcher_migrates_once_then_serves_with_several_workers(tmp_path: Path) -> None:
+    issuer = Issuer("http://localhost:3000")
+    port = free_port()
+    with IssuerServer(issuer) as jwks:
+        env = _clean_env(
+            JWKS_URL=jwks.jwks_url,
+            JWT_ISSUER=issuer.issuer,
+            JWT_AUDIENCE=issuer.audience,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'todo.db'}",
+            WEB_CONCURRENCY="2",
+        )
+        command = [sys.executable, "-m", "todo_api.serve", "--port", str(port)]
+        server = subprocess.Popen(
+            command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_ready(base, server)
+            auth = {"Authorization": f"Bearer {issuer.mint('alice')}"}
+            for _ in range(4):  # new connections: the workers share the listening socket
+                created = httpx.post(f"{base}/api/alice/tasks", json={"title": "t"}, headers=auth)
+                assert created.status_code == 201
+            listed = httpx.get(f"{base}/api/alice/tasks", headers=auth).json()
+            assert listed["total"] == 4
+        finally:
+            server.terminate()
+            _, stderr = server.communicate(timeout=30)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    messages = [line["message"] for line in lines]
+    assert messages.count("database migrated to head") == 1
+    serving = [line for line in lines if line["message"] == "serving"]
+    assert [line["workers"] for line in serving] == [2]
+    started = {message for message in messages if message.startswith("Started server process")}
+    assert len(started) == 2  # one line per worker, each with its own pid
+
+
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_launcher_refuses_a_bad_worker_count(value: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "todo_api.serve"],
+        env=_clean_env(**REQUIRED, WEB_CONCURRENCY=value),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "WEB_CONCURRENCY" in done.stderr
+
+
+def test_launcher_reports_missing_settings_in_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "todo_api.serve"],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("configuration error: ")
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 BETTER_AUTH_TABLES = {

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 
 import pytest
 from backend_support import Api, assert_error
+from conftest import AppFactory
 from faker import Faker
+from fastapi import FastAPI
+from todo_api.auth import Identity
+from todo_api.deps import get_identity
 
 pytestmark = pytest.mark.anyio
 
@@ -202,3 +207,19 @@ async def test_undecodable_body_is_422(api: Api, bearer: Bearer, user_id: str) -
     )
     error = assert_error(response, 422, "validation_error")
     assert set(error["fields"]) == {"body"}
+
+
+async def test_dependency_overrides_reach_the_task_routes(
+    make_api: AppFactory, user_id: str
+) -> None:
+    # Benchmarks and tests swap the auth dependency through app.dependency_overrides.
+    def setup(app: FastAPI) -> None:
+        async def fixed_identity() -> Identity:
+            return Identity(sub=user_id, expires_at=time.time() + 60, claims={})
+
+        app.dependency_overrides[get_identity] = fixed_identity
+
+    async with make_api(setup) as api:
+        listed = await api.http.get(f"/api/{user_id}/tasks")  # no token at all
+    assert listed.status_code == 200
+    assert listed.json()["total"] == 0

@@ -16,8 +16,9 @@ from todo_api.errors import install_error_handlers
 from todo_api.logs import logger
 from todo_api.middleware import GuardMiddleware, JsonCORSMiddleware, RequestContextMiddleware
 from todo_api.migrate import upgrade
-from todo_api.routes import health, tasks
+from todo_api.routes import health, operation_id, tasks
 from todo_api.settings import Settings
+from todo_api.store import TaskStore
 
 DESCRIPTION = """\
 Per-user task lists. Every `/api/{user_id}/...` route needs `Authorization: Bearer <token>`:
@@ -60,18 +61,18 @@ def create_app(
             yield
         finally:
             await keys.aclose()
-            engine.dispose()
+            await engine.dispose()
 
     app = FastAPI(
         title="Tasks API",
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        # Stable, readable operation ids for generated clients (list_tasks, create_task, ...).
-        generate_unique_id_function=lambda route: route.name,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.tasks = TaskStore(engine)
     app.state.jwks = keys
     app.state.verifier = verifier
     app.state.authenticator = request_authenticator(settings, verifier, settings.jwt_leeway_seconds)

@@ -1,22 +1,22 @@
-"""FastAPI dependencies: the verified identity, the path owner check, a DB session."""
+"""FastAPI dependencies: the verified identity, the path owner check, the task store.
+
+All are coroutines: FastAPI runs a plain `def` dependency in the threadpool, a hop that
+costs more than anything these do."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
-from sqlalchemy import exc as sa_exc
-from sqlmodel import Session
 
 from todo_api.auth import Identity, Reason
 from todo_api.auth.binding import BindingReason, Refusal, RequestAuthenticator, RequestCredentials
 from todo_api.auth.dpop import DpopReason
 from todo_api.errors import BEARER_CHALLENGE, ApiError
 from todo_api.logs import audit, logger
+from todo_api.store import TaskStore
 
 # auto_error=False: the scheme is declared for OpenAPI, but refusals are ours (401 + challenge).
 bearer_scheme = HTTPBearer(
@@ -116,17 +116,9 @@ async def require_owner(
 OwnerId = Annotated[str, Depends(require_owner)]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    engine: Engine = request.app.state.engine
-    session = Session(engine)
-    try:
-        yield session
-    finally:
-        # This runs once the response has started: the database dying after the last
-        # statement (the ROLLBACK on close fails) must not abort an answer that is already
-        # true, e.g. a committed write. The dead connection is discarded by the pool.
-        with contextlib.suppress(sa_exc.OperationalError, sa_exc.InterfaceError):
-            session.close()
+async def get_store(request: Request) -> TaskStore:
+    store: TaskStore = request.app.state.tasks
+    return store
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+Store = Annotated[TaskStore, Depends(get_store)]

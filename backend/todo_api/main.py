@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
 from fastapi import FastAPI
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
 from todo_api.app import create_app
 from todo_api.logs import configure_logging
-from todo_api.settings import Settings, describe_error
+from todo_api.settings import load_settings
 
 
 def load_app() -> FastAPI:
-    try:
-        settings = Settings()  # required values come from the environment
-    except (ValidationError, SettingsError) as exc:
-        # One line, no traceback: the operator needs the variable's name, not our stack.
-        print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
-        raise SystemExit(2) from None
+    settings = load_settings()
     configure_logging(settings.log_level)
     return create_app(settings)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import time
-import uuid
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
@@ -28,6 +29,37 @@ SECURITY_HEADERS = {
 # The API only ever returns JSON; the interactive docs page needs its scripts.
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
+# Encoded once: the per-request work is one pass over the response's raw headers.
+_DEFAULT_HEADERS = [
+    (name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
+]
+_CSP_HEADER = (b"content-security-policy", API_CSP.encode())
+_REQUEST_ID = b"x-request-id"
+
+
+def _client_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:  # ASGI header names are lowercase
+        if name == _REQUEST_ID:
+            incoming = value.decode("latin-1")
+            return incoming if _CLIENT_REQUEST_ID.fullmatch(incoming) else None
+    return None
+
+
+def _with_context_headers(raw: list[tuple[bytes, bytes]], request_id: bytes, csp: bool) -> None:
+    """Set X-Request-ID; add each security header the response did not set itself."""
+    present = set()
+    kept = []
+    for name, value in raw:
+        lowered = name.lower()
+        if lowered != _REQUEST_ID:
+            present.add(lowered)
+            kept.append((name, value))
+    kept.append((_REQUEST_ID, request_id))
+    kept.extend(header for header in _DEFAULT_HEADERS if header[0] not in present)
+    if csp and _CSP_HEADER[0] not in present:
+        kept.append(_CSP_HEADER)
+    raw[:] = kept
+
 
 class RequestContextMiddleware:
     """Outermost: every response, whoever produced it, gets the request id and headers."""
@@ -39,42 +71,42 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _CLIENT_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        # 32 random hex digits, like a uuid4's hex without building the UUID object.
+        request_id = _client_request_id(scope) or os.urandom(16).hex()
+        encoded_id = request_id.encode()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 0
         path: str = scope["path"]
+        csp = not path.startswith(_DOC_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if not path.startswith(_DOC_PATHS):
-                    headers.setdefault("Content-Security-Policy", API_CSP)
+                raw = message["headers"] = list(message.get("headers", ()))
+                _with_context_headers(raw, encoded_id, csp)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            access_logger.info(
-                "%s %s %s",
-                scope["method"],
-                path,
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": path,
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "client_ip": scope["client"][0] if scope.get("client") else None,
-                },
-            )
+            # The fields are only gathered when the line is written (not at LOG_LEVEL=WARNING).
+            if access_logger.isEnabledFor(logging.INFO):
+                access_logger.info(
+                    "%s %s %s",
+                    scope["method"],
+                    path,
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "client_ip": scope["client"][0] if scope.get("client") else None,
+                    },
+                )
             request_id_var.reset(token)
 
 

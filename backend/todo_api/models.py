@@ -1,4 +1,4 @@
-"""Database tables owned by this service (only `task`; Better Auth owns the rest)."""
+"""Database tables owned by this service (`task`, `task_count`; Better Auth owns the rest)."""
 
 from __future__ import annotations
 
@@ -30,14 +30,19 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:
+            return value
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Task(SQLModel, table=True):
     __tablename__ = "task"
-    __table_args__ = (sa.Index("ix_task_user_id_created_at", "user_id", "created_at"),)
+    # Both serve a list page and its order straight from the index (scanned backwards for
+    # newest first, `id` breaking ties): with or without the `completed` filter.
+    __table_args__ = (
+        sa.Index("ix_task_user_created", "user_id", "created_at", "id"),
+        sa.Index("ix_task_user_completed_created", "user_id", "completed", "created_at", "id"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: str = Field(max_length=USER_ID_MAX)
@@ -46,3 +51,14 @@ class Task(SQLModel, table=True):
     completed: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TaskCount(SQLModel, table=True):
+    """Tasks per user, kept exact by database triggers on `task` (migration 0002), so a list
+    page's `total` is one primary-key lookup instead of a count over the user's rows."""
+
+    __tablename__ = "task_count"
+
+    user_id: str = Field(max_length=USER_ID_MAX, primary_key=True)
+    tasks: int = Field(default=0)
+    completed: int = Field(default=0)

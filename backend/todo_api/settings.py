@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ class DatabaseSettings(BaseSettings):
     database_url: str = "sqlite:///./todo.db"
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
 
     @field_validator("database_url")
     @classmethod
@@ -103,3 +105,13 @@ def describe_error(exc: ValidationError | SettingsError) -> str:
         name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
         parts.append(f"{name}: {error['msg']}")
     return "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit 2 with one line naming what is wrong."""
+    try:
+        return Settings()  # required values come from the environment
+    except (ValidationError, SettingsError) as exc:
+        # One line, no traceback: the operator needs the variable's name, not our stack.
+        print(f"configuration error: {describe_error(exc)}", file=sys.stderr)
+        raise SystemExit(2) from None

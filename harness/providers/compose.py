@@ -57,6 +57,7 @@ def compose_variables(
         "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
         "AUTH_RATE_LIMIT": "on" if config.auth_rate_limit else "off",
         "DPOP_MODE": config.dpop_mode.value,
+        "WEB_CONCURRENCY": str(config.backend_workers or ""),
         **{f"{name.upper()}_IMAGE": ref for name, ref in images.items()},
     }
 

@@ -33,8 +33,8 @@ from harness.services import (
     SPECS,
     Secrets,
     Topology,
-    backend_command,
     backend_environment,
+    backend_reload_command,
     database_url,
     frontend_environment,
     issuer_arguments,
@@ -321,7 +321,9 @@ class _Launcher:
         if config.hot_reload and spec.reload_sources:
             options["volumes"].update(self._source_mounts(service))
             if service == "backend":
-                options["command"] = backend_command("0.0.0.0", spec.port, reload_dirs(service))
+                options["command"] = backend_reload_command(
+                    "0.0.0.0", spec.port, reload_dirs(service)
+                )
         with dockerd.client() as docker_client:
             container = docker_client.containers.create(
                 self.network.images[service],

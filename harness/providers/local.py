@@ -32,8 +32,9 @@ from harness.services import (
     SPECS,
     Secrets,
     Topology,
-    backend_command,
     backend_environment,
+    backend_reload_command,
+    backend_serve_arguments,
     database_url,
     frontend_dev_command,
     frontend_environment,
@@ -151,10 +152,11 @@ class _Launch:
             backend = self.root / "backend"
             # The sources under source_root, whatever copy of them the venv installed.
             env["PYTHONPATH"] = str(backend)
-            reload_dirs: list[str] = []
             if self.config.hot_reload:
-                reload_dirs = [str(backend / d) for d in SPECS["backend"].reload_sources]
-            command = [sys.executable, "-m", *backend_command("127.0.0.1", port, reload_dirs)]
+                dirs = [str(backend / d) for d in SPECS["backend"].reload_sources]
+                command = [sys.executable, "-m", *backend_reload_command("127.0.0.1", port, dirs)]
+            else:
+                command = [sys.executable, *backend_serve_arguments("127.0.0.1", port)]
             return command, env, self.run_dir
         if service == "frontend":
             env = frontend_environment(self.topology, self.config, self.stack.secrets)

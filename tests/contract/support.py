@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import httpx
 
 from harness.stack import Stack
+from harness.waiting import poll
 
 T = TypeVar("T")
 
@@ -69,18 +69,6 @@ def assert_invalid_token(response: httpx.Response) -> None:
     challenge = response.headers.get("www-authenticate", "")
     assert challenge.startswith("Bearer"), challenge
     assert 'error="invalid_token"' in challenge, challenge
-
-
-def poll(probe: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.1) -> T:
-    """Call ``probe`` until it returns something other than None (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

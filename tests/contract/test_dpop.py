@@ -27,6 +27,7 @@ from harness.demo import frontend_client
 from harness.dpop import DpopKey, bound_claims, dpop_headers
 from harness.pytest_plugin import sign_up_with
 from harness.stack import Stack
+from harness.waiting import poll
 
 from .support import (
     ATTACK_PROPERTY,
@@ -219,7 +220,14 @@ def test_better_auth_issues_bound_tokens_the_backend_enforces(
     assert claims["sub"] == user_id
     assert claims["iss"] == claims["aud"] == stack.frontend_url
     url = f"{target.backend_url}/api/{user_id}/tasks"
-    assert client.get(url, headers=dpop_headers(key, token, "GET", url)).status_code == 200
+
+    # A key Better Auth created moments ago may be new to a backend worker: it is fetched on
+    # the next JWKS refresh (at most one cool-down), answered 503 + Retry-After till then.
+    def accepted() -> int | None:
+        status = client.get(url, headers=dpop_headers(key, token, "GET", url)).status_code
+        return None if status == 503 else status
+
+    assert poll(accepted, what="the backend to know Better Auth's key", timeout=45) == 200
     assert_error(client.get(url, headers={"Authorization": f"Bearer {token}"}), 401)
     thief = DpopKey.generate()
     assert_error(client.get(url, headers=dpop_headers(thief, token, "GET", url)), 401)

@@ -20,8 +20,9 @@ import jwt
 import pytest
 
 from harness.stack import Stack
+from harness.waiting import poll
 
-from .support import assert_error, assert_invalid_token, poll
+from .support import assert_error, assert_invalid_token
 
 COOLDOWN = 1.0
 POLL_TIMEOUT = 30.0

@@ -18,8 +18,9 @@ from harness.demo import frontend_client
 from harness.issuer import IssuerControl
 from harness.pytest_plugin import User, sign_up
 from harness.stack import Stack
+from harness.waiting import poll
 
-from .support import assert_error, poll
+from .support import assert_error
 
 # The backend learns a new kid on its next JWKS fetch, at most one cool-down (30 s) away.
 FIRST_USE_TIMEOUT = 45.0

@@ -21,8 +21,9 @@ from harness.services import (
     SPECS,
     Condition,
     Secrets,
-    backend_command,
     backend_environment,
+    backend_reload_command,
+    backend_serve_arguments,
     frontend_dev_command,
     frontend_environment,
     issuer_arguments,
@@ -75,6 +76,12 @@ def compose_services(hot_reload: bool, variables: dict[str, str]) -> dict[str, A
                     merged[key] = value
     rendered: dict[str, Any] = interpolate(services, variables)
     return rendered
+
+
+def dockerfile_cmd(name: str) -> list[str]:
+    lines = (ROOT / "compose" / name).read_text().splitlines()
+    cmd: list[str] = json.loads([line for line in lines if line.startswith("CMD ")][-1][4:])
+    return cmd
 
 
 def compose_environment(service: dict[str, Any]) -> dict[str, str]:
@@ -137,7 +144,7 @@ def test_compose_dependencies_and_health_checks_are_the_description() -> None:
 def test_hot_reload_runs_the_described_commands_on_the_described_sources() -> None:
     services = compose_services(True, {"POSTGRES_PASSWORD": "x", "BETTER_AUTH_SECRET": "y"})
     backend = SPECS["backend"]
-    assert services["backend"]["command"] == backend_command(
+    assert services["backend"]["command"] == backend_reload_command(
         "0.0.0.0", backend.port, reload_dirs("backend")
     )
     for name in ("backend", "frontend"):
@@ -149,7 +156,11 @@ def test_hot_reload_runs_the_described_commands_on_the_described_sources() -> No
             for source, inside in zip(SPECS[name].reload_sources, reload_dirs(name), strict=True)
         ]
         assert mounted == expected, name
-    # The dev image's CMD is the described `next dev`.
+    # The images' commands are the described ones: the launcher, `next dev`.
+    assert dockerfile_cmd("backend.Dockerfile") == [
+        "python3",
+        *backend_serve_arguments("0.0.0.0", backend.port),
+    ]
     dockerfile = (ROOT / "compose" / "frontend.Dockerfile").read_text()
     stage = dockerfile.split("FROM deps AS dev", 1)[1].split("\nFROM ", 1)[0]
     cmd = next(line for line in stage.splitlines() if line.startswith("CMD "))

@@ -11,7 +11,7 @@ from sqlalchemy.schema import SchemaItem
 from sqlmodel import SQLModel
 
 import todo_api.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from todo_api.db import make_engine
+from todo_api.db import make_sync_engine
 from todo_api.settings import DatabaseSettings
 
 target_metadata = SQLModel.metadata
@@ -52,7 +52,7 @@ def run_migrations_online() -> None:
         return
     url = context.config.get_main_option("sqlalchemy.url")
     settings = DatabaseSettings(database_url=url) if url else DatabaseSettings()
-    engine = make_engine(settings)
+    engine = make_sync_engine(settings)
     try:
         with engine.connect() as connection:
             if connection.dialect.name == "postgresql":

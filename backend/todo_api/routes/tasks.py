@@ -6,12 +6,18 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from sqlmodel import col, func, select
 
-from todo_api.deps import DbSession, OwnerId
+from todo_api.deps import OwnerId, Store
 from todo_api.errors import ApiError, ErrorResponse
-from todo_api.models import Task, utcnow
-from todo_api.schemas import TaskCreate, TaskPage, TaskPatch, TaskRead, TaskReplace
+from todo_api.routes import operation_id
+from todo_api.schemas import (
+    STORED_PAGE_JSON,
+    TaskCreate,
+    TaskPage,
+    TaskPatch,
+    TaskRead,
+    TaskReplace,
+)
 
 MAX_PAGE = 200
 MAX_OFFSET = 2**31 - 1
@@ -41,85 +47,68 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: _error("No such task for this user (also for another user's task)."),
 }
 
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], responses=COMMON_ERRORS)
+router = APIRouter(
+    prefix="/api/{user_id}/tasks",
+    tags=["tasks"],
+    responses=COMMON_ERRORS,
+    generate_unique_id_function=operation_id,
+)
 
 
-def _load(session: DbSession, owner: str, task_id: str) -> Task:
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", "Task not found.")
+
+
+def _task_key(task_id: str) -> uuid.UUID:
     # Ids are UUIDs; anything else cannot name a task, so it is "not found" like any other.
     try:
-        key = uuid.UUID(task_id)
+        return uuid.UUID(task_id)
     except ValueError:
-        raise ApiError(404, "not_found", "Task not found.") from None
-    task = session.exec(select(Task).where(Task.id == key, Task.user_id == owner)).first()
+        raise _not_found() from None
+
+
+def _found(task: TaskRead | None) -> TaskRead:
     if task is None:
-        raise ApiError(404, "not_found", "Task not found.")
+        raise _not_found()
     return task
 
 
-def _save(session: DbSession, task: Task) -> TaskRead:
-    session.add(task)
-    session.commit()
-    session.refresh(task)
-    return TaskRead.model_validate(task)
-
-
-@router.get("", summary="List own tasks, newest first")
-def list_tasks(
+@router.get("", response_model=TaskPage, summary="List own tasks, newest first")
+async def list_tasks(
     owner: OwnerId,
-    session: DbSession,
+    store: Store,
     completed: Annotated[bool | None, Query(description="Filter by completion.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> TaskPage:
-    where = [Task.user_id == owner]
-    if completed is not None:
-        where.append(Task.completed == completed)
-    total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
-    rows = session.exec(
-        select(Task)
-        .where(*where)
-        .order_by(col(Task.created_at).desc(), col(Task.id).desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return TaskPage(
-        items=[TaskRead.model_validate(row) for row in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+) -> Response:
+    page = await store.page(owner, completed, limit, offset)
+    # Serialized here, so FastAPI does not validate the page a second time on its way out.
+    return Response(STORED_PAGE_JSON.dump_json(page), media_type="application/json")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a task")
-def create_task(
-    owner: OwnerId, session: DbSession, body: TaskCreate, response: Response
+async def create_task(
+    owner: OwnerId, store: Store, body: TaskCreate, response: Response
 ) -> TaskRead:
-    created = _save(session, Task(user_id=owner, **body.model_dump()))
+    created = await store.create(owner, body.model_dump())
     response.headers["Location"] = f"/api/{owner}/tasks/{created.id}"
     return created
 
 
 @router.get("/{task_id}", responses=NOT_FOUND, summary="Read a task")
-def read_task(owner: OwnerId, session: DbSession, task_id: str) -> TaskRead:
-    return TaskRead.model_validate(_load(session, owner, task_id))
+async def read_task(owner: OwnerId, store: Store, task_id: str) -> TaskRead:
+    return _found(await store.get(owner, _task_key(task_id)))
 
 
 @router.put("/{task_id}", responses=NOT_FOUND, summary="Replace a task")
-def replace_task(owner: OwnerId, session: DbSession, task_id: str, body: TaskReplace) -> TaskRead:
-    task = _load(session, owner, task_id)
-    task.sqlmodel_update(body.model_dump())
-    task.updated_at = utcnow()
-    return _save(session, task)
+async def replace_task(owner: OwnerId, store: Store, task_id: str, body: TaskReplace) -> TaskRead:
+    return _found(await store.update(owner, _task_key(task_id), body.model_dump()))
 
 
 @router.patch("/{task_id}", responses=NOT_FOUND, summary="Change some fields of a task")
-def update_task(owner: OwnerId, session: DbSession, task_id: str, body: TaskPatch) -> TaskRead:
-    task = _load(session, owner, task_id)
+async def update_task(owner: OwnerId, store: Store, task_id: str, body: TaskPatch) -> TaskRead:
     changes = body.model_dump(exclude_unset=True)
-    if changes:
-        task.sqlmodel_update(changes)
-        task.updated_at = utcnow()
-    return _save(session, task)
+    return _found(await store.update(owner, _task_key(task_id), changes))
 
 
 @router.delete(
@@ -128,15 +117,12 @@ def update_task(owner: OwnerId, session: DbSession, task_id: str, body: TaskPatc
     responses=NOT_FOUND,
     summary="Delete a task",
 )
-def delete_task(owner: OwnerId, session: DbSession, task_id: str) -> Response:
-    session.delete(_load(session, owner, task_id))
-    session.commit()
+async def delete_task(owner: OwnerId, store: Store, task_id: str) -> Response:
+    if not await store.delete(owner, _task_key(task_id)):
+        raise _not_found()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/{task_id}/complete", responses=NOT_FOUND, summary="Toggle completion")
-def toggle_task(owner: OwnerId, session: DbSession, task_id: str) -> TaskRead:
-    task = _load(session, owner, task_id)
-    task.completed = not task.completed
-    task.updated_at = utcnow()
-    return _save(session, task)
+async def toggle_task(owner: OwnerId, store: Store, task_id: str) -> TaskRead:
+    return _found(await store.toggle(owner, _task_key(task_id)))
