@@ -37,12 +37,7 @@ from pathlib import Path
 
 import psycopg
 
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from harness.issuer_server import IssuerServer
-
-from harness.issuer import Issuer
+from harness.issuer import Issuer, IssuerServer
 from harness.postgres import TempPostgres
 from harness.waiting import http_ok, wait_for
 
