@@ -118,18 +118,14 @@ def issuer_arguments(topology: Topology, key_file: str) -> list[str]:
     ]
 
 
-def backend_serve_arguments(host: str, port: int) -> list[str]:
-    """``python3`` + these: the API's launcher (migrates once, then WEB_CONCURRENCY workers)."""
-    return ["-m", "todo_api.serve", "--host", host, "--port", str(port)]
-
-
-def backend_reload_command(host: str, port: int, reload_dirs: Sequence[str]) -> list[str]:
-    """uvicorn serving the API in one process, restarted when a file in ``reload_dirs`` changes."""
-    command = ["uvicorn", "todo_api.main:app", "--host", host, "--port", str(port)]
-    command.append("--no-access-log")  # the app writes its own access lines (with request id)
+def backend_serve_arguments(host: str, port: int, reload_dirs: Sequence[str] = ()) -> list[str]:
+    """``python3`` + these: the API's launcher. It migrates once, then serves with
+    WEB_CONCURRENCY workers, or with ``reload_dirs`` one process restarted when a file in
+    them changes."""
+    arguments = ["-m", "todo_api.serve", "--host", host, "--port", str(port)]
     for directory in reload_dirs:
-        command += ["--reload", "--reload-dir", directory]
-    return command
+        arguments += ["--reload-dir", directory]
+    return arguments
 
 
 def frontend_dev_command(host: str, port: int) -> list[str]:
@@ -155,9 +151,8 @@ def backend_environment(topology: Topology, config: StackConfig) -> dict[str, st
         "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
         "LOG_LEVEL": "INFO",
         "DPOP_MODE": config.dpop_mode.value,
-        # Worker processes (the launcher's default when empty: the CPU count); hot reload
-        # runs one process, and uvicorn's own command line refuses an empty value.
-        "WEB_CONCURRENCY": "1" if config.hot_reload else str(config.backend_workers or ""),
+        # Worker processes (the launcher's default when empty: the CPU count).
+        "WEB_CONCURRENCY": str(config.backend_workers or ""),
     }
 
 

@@ -1,4 +1,5 @@
-"""`python -m todo_api.serve`: migrate once, then serve with `WEB_CONCURRENCY` uvicorn workers.
+"""`python -m todo_api.serve`: migrate once, then serve with `WEB_CONCURRENCY` uvicorn workers
+(or, with `--reload-dir`, one process restarted when a source file changes).
 
 Each worker is a process with its own event loop, connection pool and JWKS cache; the
 migration runs here, in the parent, before any worker starts, so N workers never race
@@ -48,6 +49,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="worker processes (default: $WEB_CONCURRENCY, else the CPU count)",
     )
+    parser.add_argument(
+        "--reload-dir",
+        action="append",
+        default=[],
+        help="development: one process, restarted when a file here changes (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
         workers = args.workers or positive(str(default_workers()))
@@ -60,12 +67,16 @@ def main(argv: list[str] | None = None) -> None:
         logger.info("database migrated to head")
     # The workers import todo_api.main afresh and read the environment: already migrated.
     os.environ["MIGRATE_ON_START"] = "false"
+    if args.reload_dir:
+        workers = 1  # a restart replaces the one process
     logger.info("serving", extra={"workers": workers, "host": args.host, "port": args.port})
     uvicorn.run(
         "todo_api.main:app",
         host=args.host,
         port=args.port,
         workers=workers,
+        reload=bool(args.reload_dir),
+        reload_dirs=args.reload_dir or None,
         access_log=False,  # the app writes its own access lines (with the request id)
         log_config=None,  # keep the JSON logging configured above (and by each worker)
     )

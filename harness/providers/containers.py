@@ -34,7 +34,7 @@ from harness.services import (
     Secrets,
     Topology,
     backend_environment,
-    backend_reload_command,
+    backend_serve_arguments,
     database_url,
     frontend_environment,
     issuer_arguments,
@@ -321,9 +321,10 @@ class _Launcher:
         if config.hot_reload and spec.reload_sources:
             options["volumes"].update(self._source_mounts(service))
             if service == "backend":
-                options["command"] = backend_reload_command(
-                    "0.0.0.0", spec.port, reload_dirs(service)
-                )
+                options["command"] = [
+                    "python3",
+                    *backend_serve_arguments("0.0.0.0", spec.port, reload_dirs(service)),
+                ]
         with dockerd.client() as docker_client:
             container = docker_client.containers.create(
                 self.network.images[service],

@@ -33,7 +33,6 @@ from harness.services import (
     Secrets,
     Topology,
     backend_environment,
-    backend_reload_command,
     backend_serve_arguments,
     database_url,
     frontend_dev_command,
@@ -152,11 +151,9 @@ class _Launch:
             backend = self.root / "backend"
             # The sources under source_root, whatever copy of them the venv installed.
             env["PYTHONPATH"] = str(backend)
-            if self.config.hot_reload:
-                dirs = [str(backend / d) for d in SPECS["backend"].reload_sources]
-                command = [sys.executable, "-m", *backend_reload_command("127.0.0.1", port, dirs)]
-            else:
-                command = [sys.executable, *backend_serve_arguments("127.0.0.1", port)]
+            dirs = [str(backend / d) for d in SPECS["backend"].reload_sources]
+            reload = dirs if self.config.hot_reload else []
+            command = [sys.executable, *backend_serve_arguments("127.0.0.1", port, reload)]
             return command, env, self.run_dir
         if service == "frontend":
             env = frontend_environment(self.topology, self.config, self.stack.secrets)

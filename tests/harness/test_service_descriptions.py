@@ -22,7 +22,6 @@ from harness.services import (
     Condition,
     Secrets,
     backend_environment,
-    backend_reload_command,
     backend_serve_arguments,
     frontend_dev_command,
     frontend_environment,
@@ -144,9 +143,10 @@ def test_compose_dependencies_and_health_checks_are_the_description() -> None:
 def test_hot_reload_runs_the_described_commands_on_the_described_sources() -> None:
     services = compose_services(True, {"POSTGRES_PASSWORD": "x", "BETTER_AUTH_SECRET": "y"})
     backend = SPECS["backend"]
-    assert services["backend"]["command"] == backend_reload_command(
-        "0.0.0.0", backend.port, reload_dirs("backend")
-    )
+    assert services["backend"]["command"] == [
+        "python3",
+        *backend_serve_arguments("0.0.0.0", backend.port, reload_dirs("backend")),
+    ]
     for name in ("backend", "frontend"):
         mounted = [
             volume for volume in services[name]["volumes"] if volume.startswith(f"./{name}/")
