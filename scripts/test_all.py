@@ -3,7 +3,7 @@
 Steps run in order and all of them run even after a failure, so one report shows everything
 that is broken. Test counts come from each runner's JUnit XML. Exit 1 if any step failed.
 Each pytest step also writes a self-contained HTML report; at the end every step's JUnit is
-merged into test-results/report.html and test-results/junit.xml (`make report`).
+merged into test-results/report.html and test-results/junit.xml (`make report`, the last step).
 The suites the GitHub Actions workflow runs are run here through the same make targets
 (contract and e2e on the local provider as two shards each, as the workflow's matrix does).
 On CI (``CI=true``) a missing Docker daemon is a failure, not a reason to skip the
@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.dockerd import compose_unavailable, docker_available
-from harness.report import merge
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "test-results"
@@ -76,9 +75,10 @@ def suite_steps(suite: str, mode: str, shards: int = 1) -> list[Step]:
 
 
 def image_cache_steps() -> list[Step]:
-    """The workflow's image cache: key, save and load through their make targets."""
+    """The workflow's image cache: build (up to date by now), key, save and load."""
     archive = f"IMAGE_ARCHIVE={IMAGE_ARCHIVE}"
     return [
+        Step("images", [*MAKE, "images"]),
         Step("image-key", [*MAKE, "image-key"]),
         Step("images-save", [*MAKE, "images-save", archive]),
         Step("images-load", [*MAKE, "images-load", archive]),
@@ -168,7 +168,8 @@ def steps() -> list[Step]:
         plan.append(pytest_step(f"faults-{mode}", "tests/faults", "-q", f"--stack-mode={mode}"))
         if mode == "containers":
             plan += image_cache_steps()
-    return plan + compose_steps()
+    # Last: one report out of every step's JUnit (`make report`, as the workflow's last job).
+    return [*plan, *compose_steps(), Step("report", [*MAKE, "report", f"RESULTS={RESULTS}"])]
 
 
 def run(step: Step) -> None:
@@ -193,6 +194,8 @@ def main() -> int:
     plan = steps()
     for step in plan:
         run(step)
+        if step.name == "images-load":
+            shutil.rmtree(IMAGE_ARCHIVE.parent, ignore_errors=True)
     print("\n=== summary")
     for step in plan:
         passed, failed, skipped = step.counts
@@ -205,9 +208,6 @@ def main() -> int:
     broken = [s.name for s in plan if not s.ok]
     if broken:
         print(f"failed steps: {', '.join(broken)}")
-    shutil.rmtree(IMAGE_ARCHIVE.parent, ignore_errors=True)
-    # One report for the whole run (its verdict is the steps', printed above).
-    merge(RESULTS)
     print(f"report: {RESULTS / 'report.html'} (JUnit: {RESULTS / 'junit.xml'})")
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if broken else 0
