@@ -47,6 +47,8 @@ run_name = $(1)$(if $(SHARD),-$(shard_i)of$(shard_n))
 # --output folder when a session starts, so each run has its own.
 reports = --junitxml=$(RESULTS)/junit-$(1).xml -o junit_suite_name=$(1) \
 	--html=$(RESULTS)/report-$(1).html --self-contained-html --output=$(RESULTS)/$(1)
+# On GitHub Actions the merged report's table also goes to the run's summary page.
+report_summary = $(if $(GITHUB_STEP_SUMMARY),--summary "$(GITHUB_STEP_SUMMARY)")
 # $(call split,SUITE): pytest-split's options for SHARD (nothing without one).
 split = $(if $(SHARD),--splits $(shard_n) --group $(shard_i) --durations-path tests/$(1)/.test_durations)
 
@@ -154,8 +156,7 @@ e2e: install ## Playwright suite against a stack (MODE=auto|containers|local|sav
 
 .PHONY: report
 report: $(VENV)/.installed ## Merge the runs under RESULTS into report.html and junit.xml; fails on a failed, empty or missing run
-	$(PY) -m harness.report $(RESULTS) $(foreach run,$(REPORT_EXPECT),--expect $(run)) \
-		$(if $(GITHUB_STEP_SUMMARY),--summary "$(GITHUB_STEP_SUMMARY)")
+	$(PY) -m harness.report $(RESULTS) $(foreach run,$(REPORT_EXPECT),--expect $(run)) $(report_summary)
 
 .PHONY: durations
 durations: install frontend-build ## Re-record the test durations SHARD balances on (local provider)
