@@ -53,7 +53,7 @@ def pytest_step(name: str, *args: str) -> Step:
     # pytest-playwright empties its --output folder when a session starts: one folder per
     # step, so a later step cannot wipe an earlier one's traces and screenshots.
     output = f"--output={RESULTS / name}"
-    reports = [f"-o junit_suite_name={name}", f"--html={RESULTS / f'report-{name}.html'}"]
+    reports = ["-o", f"junit_suite_name={name}", f"--html={RESULTS / f'report-{name}.html'}"]
     cmd = [str(VENV_BIN / "pytest"), *args, f"--junitxml={junit}", output, *reports]
     return Step(name, [*cmd, "--self-contained-html"], junit=junit)
 
