@@ -22,12 +22,39 @@ WORKERS  ?= 2
 SUB      ?= user-1
 LOAD_USERS   ?= 50
 LOAD_SECONDS ?= 20
+# Reports: every suite run writes junit-<run>.xml, a self-contained report-<run>.html and
+# its failure artifacts (traces, screenshots, service logs) under <run>/ in RESULTS;
+# `make report` merges them. <run> is the suite, the provider and the shard: e2e-local-2of4.
+RESULTS  ?= test-results
+# SHARD=i/n: run shard i of n of the contract or e2e suite, balanced by the durations in
+# tests/<suite>/.test_durations (`make durations` records them; pytest-split splits).
+SHARD    ?=
+# Runs `make report` must find (a sharded suite by its name without -iofn).
+REPORT_EXPECT ?=
 
 export NEXT_TELEMETRY_DISABLED := 1
 
+shard_i = $(word 1,$(subst /, ,$(SHARD)))
+shard_n = $(word 2,$(subst /, ,$(SHARD)))
+ifneq ($(SHARD),)
+ifeq ($(shard_n),)
+$(error SHARD is i/n, e.g. SHARD=1/4)
+endif
+endif
+# $(call run_name,SUITE-MODE): the run's name, with the shard when there is one.
+run_name = $(1)$(if $(SHARD),-$(shard_i)of$(shard_n))
+# $(call reports,RUN): pytest options writing RUN's reports. pytest-playwright empties its
+# --output folder when a session starts, so each run has its own.
+reports = --junitxml=$(RESULTS)/junit-$(1).xml -o junit_suite_name=$(1) \
+	--html=$(RESULTS)/report-$(1).html --self-contained-html --output=$(RESULTS)/$(1)
+# On GitHub Actions the merged report's table also goes to the run's summary page.
+report_summary = $(if $(GITHUB_STEP_SUMMARY),--summary "$(GITHUB_STEP_SUMMARY)")
+# $(call split,SUITE): pytest-split's options for SHARD (nothing without one).
+split = $(if $(SHARD),--splits $(shard_n) --group $(shard_i) --durations-path tests/$(1)/.test_durations)
+
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
 
 # --- install -----------------------------------------------------------------
 
@@ -55,11 +82,16 @@ lock: ## Re-pin Python dependencies (URL-free hash locks)
 # --- quality -----------------------------------------------------------------
 
 .PHONY: lint
-lint: install ## ruff, mypy (strict), ESLint and tsc
+lint: install ## ruff, mypy (strict), actionlint, ESLint and tsc
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy harness backend bench tests scripts
+	$(VENV)/bin/actionlint
 	cd frontend && npm run --silent lint && npm run --silent typecheck
+
+.PHONY: actionlint
+actionlint: $(VENV)/.installed ## Check the GitHub Actions workflows (.github/workflows)
+	$(VENV)/bin/actionlint
 
 # --- tests -------------------------------------------------------------------
 
@@ -82,7 +114,8 @@ frontend/.next/standalone/server.js: frontend/node_modules/.installed $(FRONTEND
 
 .PHONY: frontend-test
 frontend-test: frontend/node_modules/.installed ## Frontend unit tests (vitest)
-	cd frontend && npm test
+	cd frontend && npm test -- --reporter=default --reporter=junit \
+		--outputFile.junit=$(abspath $(RESULTS))/junit-frontend-unit.xml
 
 .PHONY: frontend-install
 frontend-install: frontend/node_modules/.installed ## Frontend node_modules from the lockfile (npm ci)
@@ -93,7 +126,7 @@ frontend-lint: frontend/node_modules/.installed ## ESLint and tsc for the fronte
 
 .PHONY: backend-test
 backend-test: install ## Backend tests on SQLite and on a throw-away PostgreSQL
-	$(PYTEST) backend/tests -q -n $(WORKERS)
+	$(PYTEST) backend/tests -q -n $(WORKERS) $(call reports,backend)
 
 .PHONY: migrate
 migrate: $(VENV)/.installed ## Upgrade the database at DATABASE_URL (default sqlite:///./todo.db) to head
@@ -109,15 +142,30 @@ run-backend: $(VENV)/.installed ## The backend alone on 127.0.0.1:8000, WEB_CONC
 
 .PHONY: harness-test
 harness-test: install ## Harness unit tests (issuer, CLI, providers)
-	$(PYTEST) tests/harness -q
+	$(PYTEST) tests/harness -q $(call reports,harness-unit)
 
 .PHONY: contract
-contract: install ## Contract suite against a stack (MODE=auto|containers|local|saved)
-	$(PYTEST) tests/contract -q -n $(WORKERS) --stack-mode=$(MODE)
+contract: install ## Contract suite against a stack (MODE=auto|containers|local|saved, SHARD=i/n)
+	$(PYTEST) tests/contract -q -n $(WORKERS) --stack-mode=$(MODE) $(call split,contract) \
+		$(call reports,$(call run_name,contract-$(MODE)))
 
 .PHONY: e2e
-e2e: install ## Playwright suite against a stack (MODE=auto|containers|local|saved)
-	$(PYTEST) tests/e2e -q -n $(WORKERS) --stack-mode=$(MODE)
+e2e: install ## Playwright suite against a stack (MODE=auto|containers|local|saved, SHARD=i/n)
+	$(PYTEST) tests/e2e -q -n $(WORKERS) --stack-mode=$(MODE) $(call split,e2e) \
+		$(call reports,$(call run_name,e2e-$(MODE)))
+
+.PHONY: report
+report: $(VENV)/.installed ## Merge the runs under RESULTS into report.html and junit.xml; fails on a failed, empty or missing run
+	$(PY) -m harness.report $(RESULTS) $(foreach run,$(REPORT_EXPECT),--expect $(run)) $(report_summary)
+
+.PHONY: durations
+durations: install frontend-build ## Re-record the test durations SHARD balances on (local provider)
+	$(PYTEST) tests/contract -q -n $(WORKERS) --stack-mode=local -p no:cacheprovider \
+		--store-durations --clean-durations --durations-path tests/contract/.test_durations \
+		--output=$(RESULTS)/durations-contract
+	$(PYTEST) tests/e2e -q -n $(WORKERS) --stack-mode=local -p no:cacheprovider \
+		--store-durations --clean-durations --durations-path tests/e2e/.test_durations \
+		--output=$(RESULTS)/durations-e2e
 
 .PHONY: faults
 faults: install ## Load and fault scenarios on their own stack (MODE=auto|containers|local)
@@ -132,6 +180,22 @@ load: install ## LOAD_USERS (50) users of mixed CRUD for LOAD_SECONDS (20) on th
 .PHONY: images
 images: install ## Build the container images (content-tagged: unchanged ones are skipped)
 	$(PY) -m harness.images
+
+# A CI cache of the built images: the key is their content tags, so a hit is exact.
+IMAGE_ARCHIVE ?= $(HOME)/.cache/tasks-images/images.tar
+
+.PHONY: image-key
+image-key: $(VENV)/.installed ## Print the images' cache key (from their content tags; builds nothing)
+	@key=$$($(PY) -m harness.images --key) && echo "$$key" && \
+		if [ -n "$${GITHUB_OUTPUT:-}" ]; then echo "key=$$key" >> "$$GITHUB_OUTPUT"; fi
+
+.PHONY: images-save
+images-save: $(VENV)/.installed ## Save the built stack images to IMAGE_ARCHIVE (docker save)
+	$(PY) -m harness.images --save "$(IMAGE_ARCHIVE)"
+
+.PHONY: images-load
+images-load: $(VENV)/.installed ## Load IMAGE_ARCHIVE into Docker when it exists (docker load)
+	$(PY) -m harness.images --load "$(IMAGE_ARCHIVE)"
 
 .PHONY: up
 up: install ## The whole stack on production builds (creates .env when missing); prints URLs

@@ -8,8 +8,9 @@ crashes is recorded as such and makes the exit status 1.
 
     .venv/bin/python -m bench.run_all [--quick] [--suites] [--providers local,containers]
 
-`--suites` adds `make contract` / `make e2e` wall times with 1 worker vs `-n auto`
-(several minutes each); `--quick` shortens every benchmark for a smoke run.
+`--suites` adds `make contract` / `make e2e` wall times with 1 worker vs `-n auto`, and
+the e2e suite split into 2 and 4 shards (several minutes each); `--quick` shortens every
+benchmark for a smoke run.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Bench:
     seconds: float = 0.0
     status: int | None = None
     error: str = ""
+    timeout: int = STEP_TIMEOUT
 
     @property
     def command(self) -> str:
@@ -136,6 +138,19 @@ def plan(quick: bool, suites: bool, providers: list[str]) -> list[Bench]:
                 "xdist worker vs. `-n auto`, local provider.",
             )
         )
+        benches.append(
+            Bench(
+                "Shard wall time",
+                "suite_time.py",
+                ["--mode", "local", "--suites", "e2e", "--workers", "auto", "--shards", "2,4"],
+                "`make e2e SHARD=i/n` for n = 2 and 4, each shard run here one after the other "
+                "(stack start included), next to the unsharded run: the longest shard over the "
+                "unsharded run is the wall time a CI matrix of n machines would see. "
+                "Target: longest of 4 shards <= 0.35.",
+                # Seven whole e2e runs.
+                timeout=3 * STEP_TIMEOUT,
+            )
+        )
     return benches
 
 
@@ -154,10 +169,10 @@ def run(bench: Bench) -> None:
             print(line, end="", flush=True)
             if line.strip():
                 bench.lines.append(line.rstrip())
-        bench.status = process.wait(timeout=STEP_TIMEOUT)
+        bench.status = process.wait(timeout=bench.timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        bench.status, bench.error = -1, f"killed after {STEP_TIMEOUT} s"
+        bench.status, bench.error = -1, f"killed after {bench.timeout} s"
     bench.seconds = time.monotonic() - started
     if bench.status and not bench.error:
         bench.error = f"exit status {bench.status}"

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ImageBuildError, UsageError
 from harness.paths import REPO_ROOT
@@ -390,8 +391,65 @@ def ensure_images(
     return result
 
 
+def content_refs(
+    names: Iterable[str] = STACK_IMAGES,
+    *,
+    progress: Progress = lambda _: None,
+    root: Path = REPO_ROOT,
+) -> dict[str, str]:
+    """The content tags ``ensure_images`` would give the images, building none of them
+    (the base image is pulled or built when missing: its id is part of every hash)."""
+    names = tuple(names)
+    base_id = ensure_base(root, progress, local_images())
+    patterns = ignore_patterns(root)
+    refs: dict[str, str] = {}
+    wanted = set(names) | {SPECS[n].parent for n in names if SPECS[n].parent}
+    for name in (n for n in BUILD_ORDER if n in wanted):
+        spec = SPECS[name]
+        parent_ref = refs[spec.parent] if spec.parent else None
+        content = content_hash(
+            spec, root, base_id=base_id, parent_ref=parent_ref, patterns=patterns
+        )
+        refs[name] = f"{spec.repository}:{content}"
+    return refs
+
+
+def cache_key(refs: Mapping[str, str]) -> str:
+    """One key for a set of images: equal keys mean identical images."""
+    joined = "\n".join(sorted(refs.values()))
+    return hashlib.sha256(joined.encode()).hexdigest()[:24]
+
+
+def save_images(archive: Path, names: Iterable[str] = STACK_IMAGES) -> list[str]:
+    """``docker save`` the stack's current images (content and ``latest`` tags) and the base
+    image they were built on into one archive (shared layers stored once)."""
+    refs = content_refs(names)
+    known = local_images()
+    missing = [ref for ref in refs.values() if ref not in known]
+    if missing:
+        raise ImageBuildError(f"not built yet (run `make images`): {', '.join(missing)}")
+    saved = [BASE_IMAGE, *refs.values(), *(f"{SPECS[n].repository}:latest" for n in refs)]
+    saved = [ref for ref in saved if ref in known]
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    done = _run("save", "-o", str(archive), *saved)
+    if done.returncode != 0:
+        raise ImageBuildError(f"docker save failed: {_tail(done.stderr.splitlines(), 5)}")
+    return saved
+
+
+def load_images(archive: Path) -> bool:
+    """``docker load`` an archive ``save_images`` wrote; False when there is none."""
+    if not archive.exists():
+        return False
+    done = _run("load", "-q", "-i", str(archive))
+    if done.returncode != 0:
+        raise ImageBuildError(f"docker load failed: {_tail(done.stderr.splitlines(), 5)}")
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m harness.images [NAME ...] [--force] [--certs-only]``."""
+    """``python -m harness.images [NAME ...] [--force] [--certs-only] [--key] [--save FILE]
+    [--load FILE]``."""
     from rich.console import Console
 
     parser = argparse.ArgumentParser(
@@ -404,11 +462,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only write compose/certs/ (for `docker compose build`)",
     )
+    cache = parser.add_mutually_exclusive_group()
+    cache.add_argument("--key", action="store_true", help="print the images' cache key")
+    cache.add_argument("--save", type=Path, metavar="FILE", help="docker save them to FILE")
+    cache.add_argument("--load", type=Path, metavar="FILE", help="docker load FILE if it exists")
     args = parser.parse_args(argv)
     unknown = set(args.names) - set(SPECS)
     if unknown:
         parser.error(f"unknown image(s): {', '.join(sorted(unknown))}")
     console = Console(stderr=True)
+    if args.key or args.save or args.load:
+        return _cache_command(args, console)
     if args.certs_only:
         certs = detect_ca_certificates()
         write_certs_context(certs, REPO_ROOT / CERTS_DIR)
@@ -429,6 +493,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     for image in built.values():
         state = f"built in {image.seconds:.1f}s" if image.built else "up to date"
         console.print(f"{image.name:9} {image.ref:34} {state}", highlight=False)
+    return 0
+
+
+def _cache_command(args: argparse.Namespace, console: Any) -> int:
+    names = args.names or STACK_IMAGES
+    try:
+        if args.key:
+            print(cache_key(content_refs(names)))
+        elif args.save:
+            saved = save_images(args.save, names)
+            console.print(f"images: saved {len(saved)} tags to {args.save}", highlight=False)
+        else:
+            loaded = load_images(args.load)
+            console.print(f"images: {'loaded' if loaded else 'no archive at'} {args.load}")
+    except (ImageBuildError, UsageError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        return 1
     return 0
 
 

@@ -2,6 +2,10 @@
 
 Steps run in order and all of them run even after a failure, so one report shows everything
 that is broken. Test counts come from each runner's JUnit XML. Exit 1 if any step failed.
+Each pytest step also writes a self-contained HTML report; at the end every step's JUnit is
+merged into test-results/report.html and test-results/junit.xml (`make report`, the last step).
+The suites the GitHub Actions workflow runs are run here through the same make targets
+(contract and e2e on the local provider as two shards each, as the workflow's matrix does).
 On CI (``CI=true``) a missing Docker daemon is a failure, not a reason to skip the
 containers provider.
 """
@@ -9,6 +13,7 @@ containers provider.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +30,10 @@ VENV_BIN = ROOT / ".venv" / "bin"
 # The Compose project of the `make up ... --name ci` stack.
 COMPOSE_PROJECT = "tasks-ci"
 WORKERS = os.environ.get("WORKERS", "2")
+# Shards of each suite on the local provider: exercises `make e2e SHARD=i/n`.
+LOCAL_SHARDS = 2
+MAKE = ("make", "--no-print-directory")
+IMAGE_ARCHIVE = RESULTS / "images" / "images.tar"
 
 
 @dataclass
@@ -44,7 +53,41 @@ def pytest_step(name: str, *args: str) -> Step:
     # pytest-playwright empties its --output folder when a session starts: one folder per
     # step, so a later step cannot wipe an earlier one's traces and screenshots.
     output = f"--output={RESULTS / name}"
-    return Step(name, [str(VENV_BIN / "pytest"), *args, f"--junitxml={junit}", output], junit=junit)
+    reports = ["-o", f"junit_suite_name={name}", f"--html={RESULTS / f'report-{name}.html'}"]
+    cmd = [str(VENV_BIN / "pytest"), *args, f"--junitxml={junit}", output, *reports]
+    return Step(name, [*cmd, "--self-contained-html"], junit=junit)
+
+
+def make_step(name: str, target: str, *variables: str) -> Step:
+    """A make target that writes its own reports as ``junit-<name>.xml`` (see the Makefile)."""
+    cmd = [*MAKE, target, *variables, f"RESULTS={RESULTS}"]
+    return Step(name, cmd, junit=RESULTS / f"junit-{name}.xml")
+
+
+def suite_steps(suite: str, mode: str, shards: int = 1) -> list[Step]:
+    """``make <suite> MODE=<mode>``, as ``shards`` steps of ``SHARD=i/n`` when more than one."""
+    if shards == 1:
+        return [make_step(f"{suite}-{mode}", suite, f"MODE={mode}")]
+    return [
+        make_step(f"{suite}-{mode}-{i}of{shards}", suite, f"MODE={mode}", f"SHARD={i}/{shards}")
+        for i in range(1, shards + 1)
+    ]
+
+
+def image_cache_steps() -> list[Step]:
+    """The workflow's image cache: build (up to date by now), key, save and load."""
+    archive = f"IMAGE_ARCHIVE={IMAGE_ARCHIVE}"
+    return [
+        Step("images", [*MAKE, "images"]),
+        Step("image-key", [*MAKE, "image-key"]),
+        Step("images-save", [*MAKE, "images-save", archive]),
+        Step("images-load", [*MAKE, "images-load", archive]),
+    ]
+
+
+def make_targets(plan: list[Step]) -> set[str]:
+    """The make targets a plan runs (the workflow may only run these)."""
+    return {step.cmd[len(MAKE)] for step in plan if tuple(step.cmd[: len(MAKE)]) == MAKE}
 
 
 def junit_counts(path: Path) -> tuple[int, int, int]:
@@ -109,37 +152,24 @@ def steps() -> list[Step]:
         Step("ruff", [str(VENV_BIN / "ruff"), "check", "."]),
         Step("ruff-format", [str(VENV_BIN / "ruff"), "format", "--check", "."]),
         Step("mypy", [str(VENV_BIN / "mypy"), "harness", "backend", "bench", "tests", "scripts"]),
+        Step("actionlint", [*MAKE, "actionlint"]),
         Step("frontend-lint", ["npm", "run", "--silent", "lint"], cwd=ROOT / "frontend"),
         Step("frontend-typecheck", ["npm", "run", "--silent", "typecheck"], cwd=ROOT / "frontend"),
-        Step(
-            "frontend-unit",
-            [
-                "npm",
-                "test",
-                "--",
-                "--reporter=default",
-                "--reporter=junit",
-                f"--outputFile.junit={RESULTS / 'junit-frontend-unit.xml'}",
-            ],
-            cwd=ROOT / "frontend",
-            junit=RESULTS / "junit-frontend-unit.xml",
-        ),
+        make_step("frontend-unit", "frontend-test"),
         Step("frontend-build", ["make", "--no-print-directory", "frontend-build"]),
-        pytest_step("harness-unit", "tests/harness", "-q"),
-        pytest_step("backend", "backend/tests", "-q", "-n", WORKERS),
+        make_step("harness-unit", "harness-test"),
+        make_step("backend", "backend-test"),
     ]
     for mode in providers():
-        plan.append(
-            pytest_step(
-                f"contract-{mode}", "tests/contract", "-q", "-n", WORKERS, f"--stack-mode={mode}"
-            )
-        )
-        plan.append(
-            pytest_step(f"e2e-{mode}", "tests/e2e", "-q", "-n", WORKERS, f"--stack-mode={mode}")
-        )
+        shards = LOCAL_SHARDS if mode == "local" else 1
+        plan += suite_steps("contract", mode, shards)
+        plan += suite_steps("e2e", mode, shards)
         # Its own stack and no xdist: the scenarios stop and start that stack's services.
         plan.append(pytest_step(f"faults-{mode}", "tests/faults", "-q", f"--stack-mode={mode}"))
-    return plan + compose_steps()
+        if mode == "containers":
+            plan += image_cache_steps()
+    # Last: one report out of every step's JUnit (`make report`, as the workflow's last job).
+    return [*plan, *compose_steps(), Step("report", [*MAKE, "report", f"RESULTS={RESULTS}"])]
 
 
 def run(step: Step) -> None:
@@ -158,9 +188,14 @@ def run(step: Step) -> None:
 
 def main() -> int:
     RESULTS.mkdir(exist_ok=True)
+    # Reports of earlier runs would end up in this run's merged report.
+    for stale in [*RESULTS.glob("junit*.xml"), *RESULTS.glob("report*.html")]:
+        stale.unlink()
     plan = steps()
     for step in plan:
         run(step)
+        if step.name == "images-load":
+            shutil.rmtree(IMAGE_ARCHIVE.parent, ignore_errors=True)
     print("\n=== summary")
     for step in plan:
         passed, failed, skipped = step.counts
@@ -173,6 +208,7 @@ def main() -> int:
     broken = [s.name for s in plan if not s.ok]
     if broken:
         print(f"failed steps: {', '.join(broken)}")
+    print(f"report: {RESULTS / 'report.html'} (JUnit: {RESULTS / 'junit.xml'})")
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if broken else 0
 

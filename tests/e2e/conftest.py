@@ -8,8 +8,11 @@ services' logs are kept under ``test-results/<test>/``.
 
 from __future__ import annotations
 
+import base64
 import functools
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +30,7 @@ from harness.pytest_plugin import (
     start_test_stack,
     watch_stack,
 )
+from harness.report import ARTIFACTS_PROPERTY
 from harness.settings import settings
 from harness.stack import Stack
 
@@ -74,9 +78,37 @@ def browser_type_launch_args(
 
 
 @pytest.fixture(autouse=True)
-def _artifacts(output_path: str) -> str:
-    """Every test has its artifacts folder, where the plugin writes service logs on failure."""
+def _artifacts(
+    output_path: str, request: pytest.FixtureRequest, record_property: Callable[[str, object], None]
+) -> str:
+    """Every test has its artifacts folder, where the plugin writes service logs on failure.
+    JUnit records it relative to the folder the reports sit in (the parent of ``--output``),
+    so a merged report can link a failure to its trace wherever the results are copied."""
+    reports_root = Path(request.config.getoption("--output")).resolve().parent
+    record_property(ARTIFACTS_PROPERTY, os.path.relpath(output_path, reports_root))
     return output_path
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """In the HTML report, a failed test links its trace and logs and shows its screenshots.
+    Added to the teardown report: the browser context has written its artifacts by then."""
+    report: pytest.TestReport = yield
+    folder = getattr(item, "funcargs", {}).get("output_path")
+    html_path = item.config.getoption("htmlpath", default=None)
+    if report.when != "teardown" or not folder or not html_path or not Path(folder).is_dir():
+        return report
+    import pytest_html
+
+    extras = list(getattr(report, "extras", []))
+    html_dir = Path(html_path).resolve().parent
+    for path in sorted(Path(folder).iterdir()):
+        if path.suffix == ".png":
+            extras.append(pytest_html.extras.png(base64.b64encode(path.read_bytes()).decode()))
+        else:
+            extras.append(pytest_html.extras.url(os.path.relpath(path, html_dir), name=path.name))
+    report.extras = extras  # type: ignore[attr-defined]  # pytest-html reads it
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from harness import images
+from harness.errors import ImageBuildError
 from harness.images import (
+    BASE_IMAGE,
     SPECS,
     content_hash,
     context_files,
@@ -164,3 +168,44 @@ def test_every_copied_path_is_in_the_context_and_in_the_hash(name: str) -> None:
             continue
         assert any(v == src or v.startswith(f"{src}/") for v in visible), src
         assert any(src == i or src.startswith(f"{i}/") for i in spec.inputs), src
+
+
+def test_the_image_cache_saves_the_content_tags_latest_and_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make images-save`: one archive with what a shard needs to skip every build, the
+    base image included (its id is part of every content hash)."""
+    refs = {"backend": "tasks-backend:aaa", "issuer": "tasks-issuer:bbb"}
+    known = {ref: "sha256:1" for ref in [*refs.values(), "tasks-backend:latest", BASE_IMAGE]}
+    calls: list[tuple[str, ...]] = []
+
+    def fake_run(*args: str) -> subprocess.CompletedProcess[str]:
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(images, "content_refs", lambda names: refs)
+    monkeypatch.setattr(images, "local_images", lambda: known)
+    monkeypatch.setattr(images, "_run", fake_run)
+    archive = tmp_path / "cache" / "images.tar"
+
+    saved = images.save_images(archive, ["backend", "issuer"])
+
+    # tasks-issuer:latest is not there, so it is not asked for.
+    assert saved == [BASE_IMAGE, "tasks-backend:aaa", "tasks-issuer:bbb", "tasks-backend:latest"]
+    assert calls == [("save", "-o", str(archive), *saved)]
+    assert archive.parent.is_dir()
+
+    assert images.load_images(tmp_path / "absent.tar") is False
+    archive.write_bytes(b"tar")
+    assert images.load_images(archive) is True
+    assert calls[-1] == ("load", "-q", "-i", str(archive))
+
+    del known["tasks-issuer:bbb"]
+    with pytest.raises(ImageBuildError, match="tasks-issuer:bbb"):
+        images.save_images(archive, ["backend", "issuer"])
+
+
+def test_the_cache_key_changes_with_any_tag() -> None:
+    refs = {"backend": "tasks-backend:aaa", "issuer": "tasks-issuer:bbb"}
+    assert images.cache_key(refs) == images.cache_key(dict(reversed(list(refs.items()))))
+    assert images.cache_key(refs) != images.cache_key({**refs, "issuer": "tasks-issuer:ccc"})
