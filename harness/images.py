@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ CA_BUNDLES = (
     Path("/etc/ssl/cert.pem"),
 )
 PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
+_BUILDING = threading.Lock()
 
 Progress = Callable[[str], None]
 
@@ -352,7 +354,15 @@ def ensure_images(
     force: bool = False,
     root: Path = REPO_ROOT,
 ) -> dict[str, BuiltImage]:
-    """Make sure the content-tagged images exist, building what is missing or changed."""
+    """Make sure the content-tagged images exist, building what is missing or changed.
+    Stacks starting together in one process build one at a time."""
+    with _BUILDING:
+        return _ensure_images(names, progress=progress, force=force, root=root)
+
+
+def _ensure_images(
+    names: Iterable[str], *, progress: Progress, force: bool, root: Path
+) -> dict[str, BuiltImage]:
     wanted = set(names)
     unknown = wanted - set(SPECS)
     if unknown:

@@ -19,6 +19,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ TEST_CONFIG = StackConfig(name="test", auth_rate_limit=False)
 LOG_LINES = 40
 
 _SHARED = pytest.StashKey[dict[str, Stack]]()
+_PENDING = pytest.StashKey[dict[str, Callable[[], Stack]]]()
+_MODE = pytest.StashKey[Mode]()
 _WATCHED = pytest.StashKey[list[tuple[str, Stack]]]()
 _WORKER_KEY = "harness_stacks"
 
@@ -63,20 +66,40 @@ def stack_mode(config: pytest.Config) -> str | None:
     return value
 
 
-def start_test_stack(config: pytest.Config, stack_config: StackConfig, mode: Mode | None) -> Stack:
-    """Start a stack for this run and stop it when the run ends. A start-up failure is one
-    readable error, not a traceback. ``mode`` None: this run's provider."""
-    from harness.providers import start_stack
+def run_mode(config: pytest.Config) -> Mode:
+    """The provider of this run's stacks: ``--stack-mode`` (a saved stack's own), else
+    ``HARNESS_MODE``, else auto. Chosen once per run, and said in one line."""
+    chosen = config.stash.get(_MODE, None)
+    if chosen is not None:
+        return chosen
     from harness.registry import choose
     from harness.settings import settings
 
-    if mode is None:
-        option = stack_mode(config)
-        choice = ModeChoice(option) if option and option != "saved" else settings().mode
-        mode, why = choose(choice)
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"harness: {stack_config.name} stack with {why}")
+    option = stack_mode(config)
+    if option == "saved":
+        saved = load_saved_stack()
+        if saved is None:
+            raise pytest.UsageError("--stack-mode=saved but no stack is up (run `harness up`)")
+        chosen, why = saved.mode, f"{saved.mode} (the saved stack's)"
+    else:
+        choice = ModeChoice(option) if option else settings().mode
+        try:
+            chosen, why = choose(choice)
+        except HarnessError as exc:
+            raise pytest.UsageError(f"harness: {exc}") from None
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"harness: test stacks with {why}")
+    config.stash[_MODE] = chosen
+    return chosen
+
+
+def start_test_stack(config: pytest.Config, stack_config: StackConfig, mode: Mode | None) -> Stack:
+    """Start a stack for this run (``mode`` None: the run's provider) and stop it when the
+    run ends. A start-up failure is one readable error, not a traceback."""
+    from harness.providers import start_stack
+
+    mode = mode or run_mode(config)
     try:
         stack = start_stack(mode, stack_config)
     except HarnessError as exc:
@@ -86,14 +109,16 @@ def start_test_stack(config: pytest.Config, stack_config: StackConfig, mode: Mod
 
 
 def shared_stack(config: pytest.Config, key: str, start: Callable[[], Stack]) -> None:
-    """Start a stack now (the controller, or a run without xdist) and share it with every
-    xdist worker under ``key``; tests get it with ``get_shared_stack``.
+    """Have a stack started once for the run (by the controller, or the process of a run
+    without xdist) and shared with every xdist worker under ``key``; tests get it with
+    ``get_shared_stack``.
 
-    Call it from ``pytest_configure``: stacks start before any browser or worker does.
+    Call it from ``pytest_configure``. The stacks start together when the session starts,
+    before any test, browser or worker does.
     """
     if is_worker(config):
         return
-    config.stash.setdefault(_SHARED, {})[key] = start()
+    config.stash.setdefault(_PENDING, {})[key] = start
 
 
 def get_shared_stack(config: pytest.Config, key: str) -> Stack | None:
@@ -111,9 +136,33 @@ def pytest_configure(config: pytest.Config) -> None:
         saved = load_saved_stack()
         if saved is None:
             raise pytest.UsageError("--stack-mode=saved but no stack is up (run `harness up`)")
-        shared_stack(config, RUN_STACK, lambda: saved)
+        config.stash.setdefault(_SHARED, {})[RUN_STACK] = saved
     elif option is not None:
         shared_stack(config, RUN_STACK, lambda: start_test_stack(config, TEST_CONFIG, None))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start the shared stacks, all at once (before xdist starts its workers)."""
+    config = session.config
+    pending = config.stash.get(_PENDING, {})
+    if not pending:
+        return
+    run_mode(config)  # chosen (and said) once, before the threads
+    shared = config.stash.setdefault(_SHARED, {})
+    with ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="stack") as pool:
+        futures = {key: pool.submit(start) for key, start in pending.items()}
+    failures = []
+    for key, future in futures.items():
+        error = future.exception()
+        if error is None:
+            shared[key] = future.result()
+        else:
+            failures.append(str(error))
+    pending.clear()
+    if failures:
+        # The stacks that did start are stopped by the run's clean-up.
+        pytest.exit("; ".join(failures), returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.hookimpl(optionalhook=True)

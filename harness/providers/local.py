@@ -68,7 +68,16 @@ def _newest_source_mtime(frontend: Path) -> float:
 
 
 def ensure_frontend_build(progress: Progress, root: Path = REPO_ROOT) -> Path:
-    """Build the frontend (``npm run build``) when its standalone output is missing or stale."""
+    """Build the frontend (``npm run build``) when its standalone output is missing or stale;
+    stacks starting together in one process build it once."""
+    with _BUILDING:
+        return _ensure_frontend_build(progress, root)
+
+
+_BUILDING = threading.Lock()
+
+
+def _ensure_frontend_build(progress: Progress, root: Path) -> Path:
     frontend = root / "frontend"
     server = standalone_server(frontend)
     if server.exists() and server.stat().st_mtime >= _newest_source_mtime(frontend):

@@ -23,7 +23,6 @@ from harness.browser import find_chromium
 from harness.config import DpopMode, StackConfig
 from harness.errors import UsageError
 from harness.pytest_plugin import (
-    RUN_STACK,
     get_shared_stack,
     shared_stack,
     stack_mode,
@@ -57,13 +56,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.screenshot = "only-on-failure"
     # Started with the run's stack, before any browser runs: creating Docker networks
     # mid-run changes the host's addresses, and Chromium then fails in-flight loads with
-    # ERR_NETWORK_CHANGED. Same provider as the run's stack (trylast: it exists by now).
+    # ERR_NETWORK_CHANGED. Same provider as the run's stack.
     if stack_mode(config) is None:
         return
-    run_stack = get_shared_stack(config, RUN_STACK)
-    mode = run_stack.mode if run_stack is not None else None
     for key, stack_config in EXTRA_STACKS.items():
-        shared_stack(config, key, functools.partial(start_test_stack, config, stack_config, mode))
+        shared_stack(config, key, functools.partial(start_test_stack, config, stack_config, None))
 
 
 @pytest.fixture(scope="session")
