@@ -34,10 +34,13 @@ COPY backend/ /app/
 # Byte-compile now: the app user cannot write __pycache__ and start-up stays fast.
 RUN python3 -m compileall -q /app
 WORKDIR /app
+# FORWARDED_ALLOW_IPS: uvicorn trusts X-Forwarded-For from these addresses only; empty
+# trusts no proxy (uvicorn's own default would trust loopback). Set it behind a proxy.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    FORWARDED_ALLOW_IPS=
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \

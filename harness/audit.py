@@ -4,7 +4,9 @@ The API must verify bearer tokens against the issuer's JWKS. The audit mints a v
 for a fresh subject, checks the API accepts it on the protected path (otherwise nothing
 below would prove anything), sends every attack from ``harness.attacks`` and checks the
 valid token still works afterwards. It fails when an attack is accepted, answered with a
-5xx or not answered, or when the server fetched the attacker's ``jku``/``x5u`` URL.
+5xx or not answered, answered unsafely (a redirect to the attacker's host, a CORS grant for
+the attacker's origin, a header injected through the subject), or when the server fetched
+the attacker's ``jku``/``x5u`` URL.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from harness.attacks import (
     DpopContext,
     DpopMode,
     Minter,
+    Probe,
     Verdict,
     judge,
+    send,
 )
 
 
@@ -87,6 +91,10 @@ class AuditReport:
         return self._count(Verdict.SERVER_ERROR, Verdict.NO_ANSWER)
 
     @property
+    def unsafe(self) -> int:
+        return self._count(Verdict.UNSAFE)
+
+    @property
     def unexpected(self) -> int:
         return self._count(Verdict.UNEXPECTED)
 
@@ -108,7 +116,8 @@ class AuditReport:
         outcome = "PASS" if self.passed else "FAIL"
         line = (
             f"harness audit {outcome}: {self.tried} attack cases tried, {self.accepted} accepted, "
-            f"{self.server_errors} server errors, {self.unexpected} refused with another status, "
+            f"{self.server_errors} server errors, {self.unsafe} unsafe responses, "
+            f"{self.unexpected} refused with another status, "
             f"{len(self.listener_requests)} requests reached the jku/x5u listener"
         )
         return line if self.dpop is None else f"{line}; {self.dpop.summary()}"
@@ -122,6 +131,7 @@ class AuditReport:
             "tried": self.tried,
             "accepted": self.accepted,
             "server_errors": self.server_errors,
+            "unsafe": self.unsafe,
             "unexpected": self.unexpected,
             "listener_requests": self.listener_requests,
             "summary": self.summary_line(),
@@ -258,11 +268,6 @@ def _challenge_note(response: httpx.Response) -> str:
     return ""
 
 
-def _send(client: httpx.Client, url: str, authorization: str | None) -> httpx.Response:
-    headers = {} if authorization is None else {"Authorization": authorization}
-    return client.get(url, headers=headers)
-
-
 def run_audit(
     api: str,
     path: str,
@@ -277,13 +282,19 @@ def run_audit(
     report = AuditReport(api=api, path=path, sub=sub)
     with (
         AttackListener() as listener,
-        httpx.Client(base_url=api.rstrip("/"), timeout=timeout) as client,
+        # A fresh connection per request: a server that drops one (say, after a 500 or a
+        # header it cannot write) must not turn the next case into a failure of its own.
+        httpx.Client(
+            base_url=api.rstrip("/"),
+            timeout=timeout,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        ) as client,
     ):
         context = AttackContext.create(issuer, issuer.jwks(), sub, listener.url)
         dpop = DpopContext.create(issuer, sub, f"{api.rstrip('/')}{url}")
         report.dpop = dpop_posture(client, dpop)
-        valid = f"Bearer {context.valid_token}"
-        baseline = _send(client, url, valid)
+        valid = Probe(sub=sub, authorization=(f"Bearer {context.valid_token}",))
+        baseline = send(client, path, valid)
         # An API that requires DPoP refuses every Bearer token: the bearer cases then
         # prove only that, and the DPoP cases carry the audit.
         if not baseline.is_success and report.dpop.mode != "required":
@@ -298,18 +309,20 @@ def run_audit(
             attack = dataclasses.replace(case, expect=REFUSED) if required else case
             hits_before = listener.hits
             try:
-                response = _send(client, url, attack.build(context))
+                response = send(client, path, attack.probe(context))
             except httpx.TransportError as exc:
                 result = CaseResult(attack, None, Verdict.NO_ANSWER, f"{type(exc).__name__}: {exc}")
             else:
-                verdict = judge(attack, response.status_code, listener.hits - hits_before)
-                note = _challenge_note(response)
+                finding = attack.finding(response)
+                hits = listener.hits - hits_before
+                verdict = judge(attack, response.status_code, hits, finding)
+                note = finding or _challenge_note(response)
                 result = CaseResult(attack, response.status_code, verdict, note)
             report.results.append(result)
         if report.dpop.enforced:
             mode: DpopMode = "required" if report.dpop.mode == "required" else "optional"
             report.dpop.results = run_dpop_cases(client, dpop, mode)
-        after = _send(client, url, valid)
+        after = send(client, path, valid)
         if not after.is_success and report.dpop.mode != "required":
             report.error = f"after the attacks the valid token got {after.status_code}"
         report.listener_requests = list(listener.requests)

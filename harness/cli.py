@@ -111,6 +111,7 @@ def up(args: argparse.Namespace) -> None:
         issuer_port=args.issuer_port,
         postgres_port=args.postgres_port,
         jwt_expiration=args.jwt_expiration,
+        auth_rate_limit=args.auth_rate_limit == "on",
     )
     with _console(stderr=True).status("starting the stack...") as status:
         stack = start_stack(chosen, config, lambda message: status.update(message))
@@ -390,6 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
             f"--{service}-port", type=int, default=port, help="0 picks a free port (%(default)s)"
         )
     cmd.add_argument("--jwt-expiration", default="15m", help="Better Auth token lifetime")
+    cmd.add_argument(
+        "--auth-rate-limit",
+        choices=["on", "off"],
+        default="on",
+        help="Better Auth's sign-in/sign-up limits (off: for test suites run against it)",
+    )
     _json_flag(cmd)
 
     _command(commands, "down", down)

@@ -60,6 +60,8 @@ class StackConfig:
     issuer_port: int = 0
     postgres_port: int = 0
     jwt_expiration: str = "15m"
+    # Better Auth's key rotation: (JWKS_ROTATION_INTERVAL, JWKS_GRACE_PERIOD).
+    jwks_rotation: tuple[str, str] = ("30d", "1d")
     jwks_cooldown_seconds: float = 30.0
     auth_rate_limit: bool = True
     dpop_mode: DpopMode = DpopMode.OPTIONAL

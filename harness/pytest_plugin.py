@@ -7,18 +7,20 @@ every worker; the xdist hook is optional, so the plugin works without xdist. Wit
 option the ``stack`` fixture starts one on first use (provider: ``HARNESS_MODE``, else auto).
 
 Public API (documented in docs/harness.md): fixtures ``stack``, ``issuer``, ``api``,
-``user``, ``other_user``, ``stack_fork``, ``faker_session``; ``shared_stack`` for a suite's
-extra stacks; ``watch_stack`` to add a stack to a test's failure logs; ``User``,
-``make_user``, ``sign_up``, ``sign_up_with``.
+``user``, ``other_user``, ``stack_fork``, ``faker_session``; ``share_stacks`` and
+``extra_stack`` for a suite's extra stacks (``shared_stack`` underneath); ``watch_stack``
+to add a stack to a test's failure logs; ``User``, ``make_user``, ``sign_up``,
+``sign_up_with``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ LOG_LINES = 40
 _SHARED = pytest.StashKey[dict[str, Stack]]()
 _PENDING = pytest.StashKey[dict[str, Callable[[], Stack]]]()
 _MODE = pytest.StashKey[Mode]()
+_STARTED = pytest.StashKey[dict[str, Stack]]()
 _WATCHED = pytest.StashKey[list[tuple[str, Stack]]]()
 _WORKER_KEY = "harness_stacks"
 
@@ -119,6 +122,27 @@ def shared_stack(config: pytest.Config, key: str, start: Callable[[], Stack]) ->
     if is_worker(config):
         return
     config.stash.setdefault(_PENDING, {})[key] = start
+
+
+def share_stacks(config: pytest.Config, stacks: Mapping[str, StackConfig]) -> None:
+    """From a suite's ``pytest_configure``: when the run starts its stack (``--stack-mode``),
+    start these next to it, with the same provider, and share them (``extra_stack``)."""
+    if stack_mode(config) is None:
+        return
+    for key, stack_config in stacks.items():
+        shared_stack(config, key, functools.partial(start_test_stack, config, stack_config, None))
+
+
+def extra_stack(request: pytest.FixtureRequest, key: str, stack_config: StackConfig) -> Stack:
+    """A suite's extra stack: the shared one (``share_stacks``), else one started now for
+    this process and kept for the run. Added to the test's failure logs."""
+    config = request.config
+    started = config.stash.setdefault(_STARTED, {})
+    found = get_shared_stack(config, key) or started.get(key)
+    if found is None:
+        found = started[key] = start_test_stack(config, stack_config, None)
+    watch_stack(request, key, found)
+    return found
 
 
 def get_shared_stack(config: pytest.Config, key: str) -> Stack | None:

@@ -150,6 +150,8 @@ def backend_environment(topology: Topology, config: StackConfig) -> dict[str, st
         "CORS_ORIGINS": topology.frontend_origin,
         "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
         "LOG_LEVEL": "INFO",
+        # No proxy in front of a harness backend: a client's X-Forwarded-For is not its address.
+        "FORWARDED_ALLOW_IPS": "",
         "DPOP_MODE": config.dpop_mode.value,
         # Worker processes (the launcher's default when empty: the CPU count).
         "WEB_CONCURRENCY": str(config.backend_workers or ""),
@@ -173,6 +175,8 @@ def frontend_environment(
         "JWT_ISSUER": origin,
         "JWT_AUDIENCE": origin,
         "JWT_EXPIRATION": config.jwt_expiration,
+        "JWKS_ROTATION_INTERVAL": config.jwks_rotation[0],
+        "JWKS_GRACE_PERIOD": config.jwks_rotation[1],
         "AUTH_RATE_LIMIT": "on" if config.auth_rate_limit else "off",
         "DPOP_MODE": config.dpop_mode.value,
     }

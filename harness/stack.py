@@ -185,6 +185,7 @@ class Stack:
                         **config,
                         "trust": Trust(config["trust"]),
                         "dpop_mode": DpopMode(config["dpop_mode"]),
+                        "jwks_rotation": tuple(config["jwks_rotation"]),
                     }
                 ),
                 "secrets": Secrets(**data["secrets"]),

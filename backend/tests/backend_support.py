@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
+from jwt.algorithms import RSAAlgorithm
 from todo_api.logs import JsonFormatter
 from todo_api.settings import Settings
 
@@ -89,3 +94,95 @@ def settings_for(database_url: str, jwks_url: str, /, **overrides: Any) -> Setti
         **overrides,
     }
     return Settings(**values)
+
+
+@dataclass
+class Reply:
+    """What `DocumentServer` answers: the body is sent chunk by chunk, as given."""
+
+    chunks: list[bytes]
+    headers: dict[str, str]
+    status: int = 200
+
+
+class DocumentServer:
+    """An HTTP server on 127.0.0.1 answering every GET with `reply` (any bytes, any headers).
+
+    For key-set documents the issuer's server would never send: compressed, oversized,
+    streamed without a length, or held back until `release` is set.
+    """
+
+    def __init__(self) -> None:
+        self.reply = Reply(chunks=[b'{"keys": []}'], headers={})
+        self.hits = 0
+        self.release = threading.Event()
+        self.release.set()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server.hits += 1
+                server.release.wait(10)
+                reply = server.reply
+                self.send_response(reply.status)
+                headers = {"Content-Type": "application/json", **reply.headers}
+                if "Content-Length" not in headers:
+                    headers.setdefault("Transfer-Encoding", "chunked")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                chunked = headers.get("Transfer-Encoding") == "chunked"
+                try:
+                    for chunk in reply.chunks:
+                        if chunked:
+                            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                        else:
+                            self.wfile.write(chunk)
+                    if chunked:
+                        self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading: that is what some tests want
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/jwks"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def serve(self, document: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(document).encode()
+        length = {"Content-Length": str(len(body))}
+        self.reply = Reply(chunks=[body], headers={**length, **(headers or {})})
+
+    def __enter__(self) -> DocumentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def signed(header: Any, claims: Any, key: rsa.RSAPrivateKey) -> str:
+    """An RS256 JWS over any header and claims, however malformed (PyJWT's encoder checks
+    header types, so it cannot build these). A `str` is used as the segment's JSON text."""
+
+    def segment(value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        return b64url(text.encode("utf-8", "surrogatepass"))
+
+    signing_input = f"{segment(header)}.{segment(claims)}"
+    signature = RS256.sign(signing_input.encode(), key)
+    return f"{signing_input}.{b64url(signature)}"
+
+
+RS256 = RSAAlgorithm(RSAAlgorithm.SHA256)

@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 import pytest
-from backend_support import Api, assert_error, audit_lines
+from backend_support import Api, assert_error, audit_lines, signed
 from cryptography.hazmat.primitives import serialization
 
 from harness.issuer import Issuer, IssuerServer
@@ -61,6 +61,12 @@ def _no_kid(issuer: Issuer, sub: str) -> str:
     return jwt.encode(issuer.claims(sub), issuer.private_key(), algorithm="RS256")
 
 
+def _with_header(issuer: Issuer, sub: str, **extra: Any) -> str:
+    return signed(
+        {"alg": "RS256", "kid": issuer.kid, **extra}, issuer.claims(sub), issuer.private_key()
+    )
+
+
 TokenFactory = Callable[[Issuer, str], str]
 
 BAD_TOKENS: dict[str, tuple[TokenFactory, str]] = {
@@ -82,6 +88,17 @@ BAD_TOKENS: dict[str, tuple[TokenFactory, str]] = {
     "non-string-sub": (lambda i, s: i.mint(s, claims={"sub": 42}), "invalid_claim"),
     "empty-sub": (lambda i, s: i.mint(s, claims={"sub": ""}), "invalid_claim"),
     "garbage": (lambda i, s: "not.a.jwt", "malformed_token"),
+    # Header parameters of the wrong JSON type made PyJWT raise past the verifier (a 500).
+    "kid-not-a-string": (lambda i, s: _with_header(i, s, kid=7), "malformed_token"),
+    "kid-an-object": (lambda i, s: _with_header(i, s, kid={"$ne": ""}), "malformed_token"),
+    "crit-not-a-list": (lambda i, s: _with_header(i, s, crit="exp"), "malformed_token"),
+    "crit-unknown": (lambda i, s: _with_header(i, s, crit=["exp"]), "malformed_token"),
+    "crit-b64": (lambda i, s: _with_header(i, s, crit=["b64"], b64=True), "unsupported_header"),
+    # exp far out (year 9999; beyond a float) used to be accepted or to overflow (a 500).
+    "exp-year-9999": (lambda i, s: i.mint(s, claims={"exp": 253402300799}), "lifetime_too_long"),
+    "exp-huge": (lambda i, s: i.mint(s, claims={"exp": 10**400}), "invalid_claim"),
+    "iat-string": (lambda i, s: i.mint(s, claims={"iat": str(int(time.time()))}), "invalid_claim"),
+    "sub-crlf": (lambda i, s: i.mint(f"{s}\r\nX-Injected: 1"), "invalid_claim"),
     "two-segments": (lambda i, s: "abc.def", "malformed_token"),
 }
 
@@ -230,3 +247,19 @@ async def test_ownership_is_checked_before_the_database(
         unavailable = await down.http.get(f"/api/{user_id}/tasks", headers=bearer(user_id))
         assert_error(unavailable, 503, "database_unavailable")
         assert int(unavailable.headers["retry-after"]) > 0
+
+
+@pytest.mark.parametrize("valid_first", [True, False], ids=["valid-first", "valid-last"])
+async def test_two_authorization_headers_are_401(
+    api: Api,
+    token_issuer: Issuer,
+    user_id: str,
+    valid_first: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Servers and proxies disagree on which copy counts: neither is trusted."""
+    valid = ("Authorization", f"Bearer {token_issuer.mint(user_id)}")
+    other = ("Authorization", f"Bearer {token_issuer.mint('someone-else')}")
+    headers = [valid, other] if valid_first else [other, valid]
+    response = await api.http.get(f"/api/{user_id}/tasks", headers=headers)
+    _assert_401(response, "malformed_header", caplog)

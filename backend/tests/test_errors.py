@@ -32,6 +32,41 @@ async def test_wrong_method_is_405_json(api: Api, bearer: Bearer, user_id: str) 
     assert_error(response, 405, "method_not_allowed")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/api/{user}/tasks", "GET, POST"),
+        ("PUT", "/api/{user}/tasks", "GET, POST"),
+        ("POST", "/api/{user}/tasks/{task}", "DELETE, GET, PATCH, PUT"),
+        ("GET", "/api/{user}/tasks/{task}/complete", "PATCH"),
+        ("POST", "/healthz", "GET"),
+    ],
+)
+async def test_405_allow_lists_every_method_of_the_resource(
+    api: Api, bearer: Bearer, user_id: str, method: str, path: str, allowed: str
+) -> None:
+    """RFC 9110 15.5.6: Allow names the methods the resource supports, not one route's."""
+    target = path.format(user=user_id, task="00000000-0000-0000-0000-000000000000")
+    response = await api.http.request(method, target, headers=bearer(user_id))
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allowed
+
+
+@pytest.mark.parametrize(
+    "host_headers",
+    [{"Host": "evil.example"}, {"X-Forwarded-Host": "evil.example"}, {}],
+    ids=["host", "x-forwarded-host", "plain"],
+)
+async def test_trailing_slash_is_not_found_never_a_redirect(
+    api: Api, bearer: Bearer, user_id: str, host_headers: dict[str, str]
+) -> None:
+    """A slash redirect was built from the Host header: a 307 to any host, before auth."""
+    for path in (f"/api/{user_id}/tasks/", "/healthz/"):
+        response = await api.http.get(path, headers=host_headers)
+        assert_error(response, 404, "not_found")
+        assert "location" not in response.headers
+
+
 async def test_body_over_64_kib_is_413(api: Api, bearer: Bearer, user_id: str) -> None:
     headers = {**bearer(user_id), "Content-Type": "application/json"}
     big = b'{"title": "' + b"x" * (64 * 1024) + b'"}'

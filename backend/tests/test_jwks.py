@@ -157,7 +157,13 @@ async def test_random_kids_cause_at_most_one_refetch_per_cooldown(
         for _ in range(100):
             token = fresh(token_issuer, user_id, headers={"kid": secrets.token_urlsafe(12)})
             response = await api.http.get(f"/api/{user_id}/tasks", headers=auth(token))
-            assert_error(response, 401, "invalid_token")
+            # Refused either way: 401 once a fetch looked for the kid, 503 + Retry-After
+            # while the cool-down forbids one (the kid may be a key published since).
+            if response.status_code == 503:
+                assert_error(response, 503, "jwks_unavailable")
+                assert 1 <= int(response.headers["retry-after"]) <= COOLDOWN
+            else:
+                assert_error(response, 401, "invalid_token")
         # The first window shares the initial fetch's cool-down; each later one adds one.
         assert jwks_server.jwks_hits == window
         api.clock.advance(COOLDOWN)
@@ -178,15 +184,62 @@ async def test_same_unknown_kid_is_answered_from_the_negative_cache(
     assert jwks_server.jwks_hits == 2
 
 
-async def test_new_kid_first_seen_during_cooldown_is_accepted_once_it_ends(
+async def test_new_kid_first_seen_during_cooldown_is_503_never_401(
     api: Api, token_issuer: Issuer, jwks_server: IssuerServer, user_id: str
 ) -> None:
+    """A rotation just after a fetch must not sign anyone out: the new kid is not known
+    *yet*, which is temporary (503 + Retry-After), and it is accepted once a fetch may run."""
     assert await get_tasks(api, user_id, fresh(token_issuer, user_id)) == 200
     new_kid = token_issuer.rotate()
-    # Within the cool-down of the first fetch: refused without asking the issuer...
-    assert await get_tasks(api, user_id, fresh(token_issuer, user_id, kid=new_kid)) == 401
+    api.clock.advance(COOLDOWN / 2)
+    response = await api.http.get(
+        f"/api/{user_id}/tasks", headers=auth(fresh(token_issuer, user_id, kid=new_kid))
+    )
+    assert_error(response, 503, "jwks_unavailable")
+    assert int(response.headers["retry-after"]) == COOLDOWN / 2
+    assert "www-authenticate" not in response.headers
     assert jwks_server.jwks_hits == 1
-    # ...but not remembered as missing, since no fetch looked for it.
-    api.clock.advance(COOLDOWN)
+    api.clock.advance(COOLDOWN / 2)
     assert await get_tasks(api, user_id, fresh(token_issuer, user_id, kid=new_kid)) == 200
     assert jwks_server.jwks_hits == 2
+
+
+async def test_random_kid_probes_cannot_turn_rotations_into_sign_outs(
+    api: Api, token_issuer: Issuer, jwks_server: IssuerServer, user_id: str
+) -> None:
+    """A probe with a random kid at the start of every cool-down keeps a fetch just before
+    each rotation; the rotated key's users get a temporary 503, never a 401."""
+    assert await get_tasks(api, user_id, fresh(token_issuer, user_id)) == 200
+    for _ in range(3):
+        api.clock.advance(COOLDOWN)
+        probe = fresh(token_issuer, user_id, headers={"kid": secrets.token_urlsafe(12)})
+        assert await get_tasks(api, user_id, probe) == 401  # its own fetch looked for it
+        new_kid = token_issuer.rotate()
+        api.clock.advance(1)
+        assert await get_tasks(api, user_id, fresh(token_issuer, user_id, kid=new_kid)) == 503
+    api.clock.advance(COOLDOWN)
+    assert await get_tasks(api, user_id, fresh(token_issuer, user_id)) == 200
+
+
+async def test_cached_token_is_refused_once_its_key_is_removed(
+    make_api: Callable[..., Any], token_issuer: Issuer, jwks_server: IssuerServer, user_id: str
+) -> None:
+    """The same token, answered from the verified-token cache, stops working once the key
+    set no longer publishes its key: within max-age (+ cool-down), not whenever some other
+    request happens to refresh the set."""
+    async with make_api(jwks_max_age_seconds=60) as api:
+        old_kid = token_issuer.kid
+        token = fresh(token_issuer, user_id)
+        for _ in range(3):
+            assert await get_tasks(api, user_id, token) == 200
+        token_issuer.rotate(keep_old=True)
+        token_issuer.drop(old_kid)
+        api.clock.advance(30)
+        assert await get_tasks(api, user_id, token) == 200  # within max-age: still valid
+        api.clock.advance(31)
+        # Only this token is in use; its own request finds the set due and refreshes it.
+        await get_tasks(api, user_id, token)
+        await eventually(lambda: not api.app.state.jwks.refreshing)
+        response = await api.http.get(f"/api/{user_id}/tasks", headers=auth(token))
+        assert_error(response, 401, "invalid_token")
+        assert jwks_server.jwks_hits == 2

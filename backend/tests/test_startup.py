@@ -7,21 +7,28 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from pydantic import ValidationError
 from sqlmodel import SQLModel
 from todo_api.migrate import upgrade
+from todo_api.settings import Settings, describe_error
 
 from harness.issuer import Issuer, IssuerServer
 from harness.ports import free_port
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 REQUIRED = {"JWKS_URL": "http://127.0.0.1:9/jwks", "JWT_ISSUER": "a", "JWT_AUDIENCE": "b"}
+REQUIRED_FIELDS = {name.lower(): value for name, value in REQUIRED.items()}
 
 
 def _clean_env(**values: str) -> dict[str, str]:
@@ -32,6 +39,8 @@ def _clean_env(**values: str) -> dict[str, str]:
         "JWT_LEEWAY_SECONDS",
         "LOG_LEVEL",
         "WEB_CONCURRENCY",
+        "CORS_ORIGINS",
+        "FORWARDED_ALLOW_IPS",
     ):
         env.pop(name, None)
     env.update(values)
@@ -82,60 +91,84 @@ def test_malformed_setting_fails_with_one_line_naming_it(name: str, value: str) 
     assert "s3cret" not in done.stderr  # values (and so passwords) are never echoed
 
 
-def test_server_logs_json_lines_with_audit_and_never_a_token(tmp_path: Path) -> None:
-    issuer = Issuer("http://localhost:3000")
+@contextmanager
+def _backend(tmp_path: Path, issuer: Issuer, **env: str) -> Iterator[_Backend]:
+    """uvicorn serving todo_api.main:app as documented, trusting `issuer`'s JWKS."""
     port = free_port()
     with IssuerServer(issuer) as jwks:
-        env = _clean_env(
+        environment = _clean_env(
             JWKS_URL=jwks.jwks_url,
             JWT_ISSUER=issuer.issuer,
             JWT_AUDIENCE=issuer.audience,
             DATABASE_URL=f"sqlite:///{tmp_path / 'todo.db'}",
         )
+        environment.pop("FORWARDED_ALLOW_IPS", None)
+        environment.update(env)
         command = [sys.executable, "-m", "uvicorn", "todo_api.main:app", "--port", str(port)]
         server = subprocess.Popen(
-            command, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+            command, env=environment, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
         )
+        running = _Backend(f"http://127.0.0.1:{port}")
         try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while True:
                 try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    if httpx.get(f"{running.url}/healthz", timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
                 assert server.poll() is None, "backend exited"
                 assert time.monotonic() < deadline, "backend did not start"
                 time.sleep(0.05)
-            good = issuer.mint("alice")
-            expired = issuer.mint("alice", ttl=-600)
-            assert (
-                httpx.get(
-                    f"{base}/api/alice/tasks", headers={"Authorization": f"Bearer {good}"}
-                ).status_code
-                == 200
-            )
-            assert (
-                httpx.get(
-                    f"{base}/api/bob/tasks", headers={"Authorization": f"Bearer {good}"}
-                ).status_code
-                == 403
-            )
-            assert (
-                httpx.get(
-                    f"{base}/api/alice/tasks", headers={"Authorization": f"Bearer {expired}"}
-                ).status_code
-                == 401
-            )
+            yield running
         finally:
             server.terminate()
-            _, stderr = server.communicate(timeout=30)
-    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+            _, running.stderr = server.communicate(timeout=30)
+
+
+@dataclass
+class _Backend:
+    url: str
+    stderr: str = ""
+
+    def log(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stderr.splitlines() if line.strip()]
+
+    def audit(self) -> dict[str, dict[str, Any]]:
+        return {
+            line["event"]: line for line in self.log() if line.get("logger") == "todo_api.audit"
+        }
+
+
+def test_server_logs_json_lines_with_audit_and_never_a_token(tmp_path: Path) -> None:
+    issuer = Issuer("http://localhost:3000")
+    good = issuer.mint("alice")
+    expired = issuer.mint("alice", ttl=-600)
+    with _backend(tmp_path, issuer) as backend:
+        base = backend.url
+        assert (
+            httpx.get(
+                f"{base}/api/alice/tasks", headers={"Authorization": f"Bearer {good}"}
+            ).status_code
+            == 200
+        )
+        assert (
+            httpx.get(
+                f"{base}/api/bob/tasks", headers={"Authorization": f"Bearer {good}"}
+            ).status_code
+            == 403
+        )
+        assert (
+            httpx.get(
+                f"{base}/api/alice/tasks", headers={"Authorization": f"Bearer {expired}"}
+            ).status_code
+            == 401
+        )
+    lines = backend.log()
     assert lines, "no log output"
-    assert good not in stderr
-    assert expired not in stderr
-    events = {line.get("event"): line for line in lines if line.get("logger") == "todo_api.audit"}
+    assert good not in backend.stderr
+    assert expired not in backend.stderr
+    events = backend.audit()
     assert events["access_denied"]["sub"] == "alice"
     assert events["access_denied"]["path_user_id"] == "bob"
     assert events["auth_failed"]["reason"] == "expired"
@@ -144,6 +177,79 @@ def test_server_logs_json_lines_with_audit_and_never_a_token(tmp_path: Path) -> 
             line
         )
     assert any(line.get("logger") == "todo_api.access" for line in lines)
+    # Started without FORWARDED_ALLOW_IPS: uvicorn's loopback default is named at start-up.
+    assert any("FORWARDED_ALLOW_IPS is not set" in line["message"] for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "client_ip"),
+    [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.7")],
+    ids=["no-proxy-trusted", "loopback-proxy-trusted"],
+)
+def test_forwarded_for_counts_only_from_a_trusted_proxy(
+    tmp_path: Path, trusted: str, client_ip: str
+) -> None:
+    """Audit lines name the peer unless it is a proxy listed in FORWARDED_ALLOW_IPS."""
+    issuer = Issuer("http://localhost:3000")
+    token = issuer.mint("alice")
+    headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": "203.0.113.7"}
+    with _backend(tmp_path, issuer, FORWARDED_ALLOW_IPS=trusted) as backend:
+        assert httpx.get(f"{backend.url}/api/bob/tasks", headers=headers).status_code == 403
+    assert backend.audit()["access_denied"]["client_ip"] == client_ip
+    assert not any("FORWARDED_ALLOW_IPS" in line["message"] for line in backend.log())
+
+
+def _settings(name: str, value: str) -> Settings:
+    values: dict[str, Any] = {**REQUIRED_FIELDS, name: value}
+    return Settings(**values)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("cors_origins", "*", "'*' is not allowed"),
+        ("cors_origins", "http://localhost:3000,*", "'*' is not allowed"),
+        ("cors_origins", "null", "is not an origin"),
+        ("cors_origins", "https://app.example/", "is not an origin"),
+        ("cors_origins", "https://app.example/tasks", "is not an origin"),
+        ("cors_origins", "https://user@app.example", "is not an origin"),
+        ("cors_origins", "https://App.Example", "is not an origin"),
+        ("cors_origins", "https://app.example:99999", "is not an origin"),
+        ("forwarded_allow_ips", "proxy.internal", "is not an IP address or network"),
+        ("jwt_max_lifetime_seconds", "10", "greater than or equal to 60"),
+        ("jwt_max_lifetime_seconds", "999999", "less than or equal to 86400"),
+    ],
+)
+def test_unsafe_or_malformed_settings_are_refused(name: str, value: str, message: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        _settings(name, value)
+    described = describe_error(refused.value)
+    assert described.startswith(f"{name.upper()}: ")
+    assert message in described
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("cors_origins", "http://localhost:3000, https://app.example:8443", None),
+        ("cors_origins", "http://[::1]:3000", None),
+        ("forwarded_allow_ips", "", []),
+        ("forwarded_allow_ips", "10.0.0.0/8, 192.0.2.1, ::1", None),
+        ("forwarded_allow_ips", "*", None),
+    ],
+)
+def test_valid_proxy_and_origin_settings_are_kept(
+    name: str, value: str, expected: list[str] | None
+) -> None:
+    settings = _settings(name, value)
+    kept = getattr(settings, name)
+    assert kept == (expected if expected is not None else [v.strip() for v in value.split(",")])
+
+
+def test_wildcard_cors_origin_stops_the_process() -> None:
+    done = _import_app(_clean_env(**{**REQUIRED, "CORS_ORIGINS": "*"}))
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("configuration error: CORS_ORIGINS: ")
 
 
 def _wait_ready(base: str, server: subprocess.Popen[str]) -> None:

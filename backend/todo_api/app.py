@@ -48,6 +48,7 @@ def create_app(
         audience=settings.jwt_audience,
         algorithms=settings.jwt_algorithms,
         leeway=settings.jwt_leeway_seconds,
+        max_lifetime=settings.jwt_max_lifetime_seconds,
         cache_size=settings.verified_token_cache_size,
     )
 
@@ -71,6 +72,9 @@ def create_app(
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # A slash redirect is built from the Host header (a 307 to any host, before auth);
+        # the routes are exact, so another spelling is simply not found.
+        redirect_slashes=False,
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings

@@ -56,7 +56,7 @@ async def get_identity(
     try:
         return await authenticator.authenticate(
             RequestCredentials(
-                authorization=request.headers.get("authorization"),
+                authorization=request.headers.getlist("authorization"),
                 proofs=request.headers.getlist("dpop"),
                 method=request.method,
                 url=str(request.url),

@@ -12,11 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from todo_api.logs import logger
 
 BEARER_CHALLENGE = 'Bearer error="invalid_token"'
 DB_RETRY_AFTER_SECONDS = 5
+_PROBED_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 _CODES = {
     400: "bad_request",
@@ -107,7 +109,28 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this request's path (RFC 9110 section 10.2.1).
+
+    Asked of the routes themselves, one probe per method: Starlette's own 405 names only
+    the methods of the first route whose path matched, and a resource's methods are spread
+    over several routes (one per operation).
+    """
+    allowed = []
+    for method in _PROBED_METHODS:
+        probe: dict[str, Any] = {
+            "type": "http",
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "method": method,
+            "headers": [],
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         # FastAPI's only 400: a body it cannot decode (e.g. not UTF-8). For the client that
@@ -119,6 +142,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
             fields={"body": "The body could not be decoded as JSON."},
         )
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = BEARER_CHALLENGE
     message = exc.detail if isinstance(exc.detail, str) else _phrase(exc.status_code)

@@ -6,8 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, field_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from todo_api.models import DESCRIPTION_MAX, TITLE_MAX
@@ -15,9 +22,36 @@ from todo_api.models import DESCRIPTION_MAX, TITLE_MAX
 # NUL is rejected up front: PostgreSQL text cannot hold it, so it would otherwise fail late.
 _NO_NUL = r"^[^\x00]*$"
 
+# What a title is trimmed of: exactly the characters for which Python's str.isspace() holds.
+TITLE_TRIMMED = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# The published rule: some character that survives trimming, and no NUL anywhere. The set
+# is spelled out as \uXXXX escapes, which Python's re, Rust's regex and ECMA-262 read alike
+# (their \s differ), so a generated client, the JSON Schema and the server agree on every
+# string. maxLength applies to the title as sent; it is stored trimmed.
+TITLE_PATTERN = "^[^\\x00]*[^\\x00{}][^\\x00]*$".format(
+    "".join(f"\\u{ord(char):04x}" for char in TITLE_TRIMMED)
+)
+
+
+def _title(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    trimmed = value.strip(TITLE_TRIMMED)
+    if not trimmed:
+        raise ValueError("must not be empty or only whitespace")
+    return trimmed
+
+
 Title = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX, pattern=_NO_NUL),
+    StringConstraints(max_length=TITLE_MAX),
+    AfterValidator(_title),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": TITLE_PATTERN}
+    ),
 ]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX, pattern=_NO_NUL)]
 

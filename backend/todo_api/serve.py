@@ -16,7 +16,7 @@ import uvicorn
 
 from todo_api.logs import configure_logging, logger
 from todo_api.migrate import upgrade
-from todo_api.settings import load_settings
+from todo_api.settings import PROXY_TRUST_VARIABLE, load_settings
 
 
 def cpu_count() -> int:
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
         logger.info("database migrated to head")
     # The workers import todo_api.main afresh and read the environment: already migrated.
     os.environ["MIGRATE_ON_START"] = "false"
+    # No proxy is trusted unless one is named (uvicorn's own default trusts loopback).
+    os.environ.setdefault(PROXY_TRUST_VARIABLE, "")
     if args.reload_dir:
         workers = 1  # a restart replaces the one process
     logger.info("serving", extra={"workers": workers, "host": args.host, "port": args.port})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -65,8 +66,13 @@ class Settings(DatabaseSettings, DpopSettings):
     jwks_max_age_seconds: float = Field(default=600.0, gt=0)
     jwks_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=30)
+    # Longest token life accepted (exp - iat, and exp - now): Better Auth issues 15 minutes.
+    jwt_max_lifetime_seconds: int = Field(default=3600, ge=60, le=86400)
     verified_token_cache_size: int = Field(default=1024, ge=0)
     migrate_on_start: bool = True
+    # Read by uvicorn itself (its --forwarded-allow-ips); declared here so a malformed value
+    # stops the process and the policy is in one place. Empty: no proxy is trusted.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = []
 
     @field_validator("jwks_url")
     @classmethod
@@ -76,10 +82,34 @@ class Settings(DatabaseSettings, DpopSettings):
             raise ValueError("must be an http(s) URL")
         return value
 
-    @field_validator("jwt_algorithms", "cors_origins", mode="before")
+    @field_validator("jwt_algorithms", "cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*":
+                # Credentials are allowed, so a wildcard would let every site read the API
+                # with its visitors' credentials (Starlette then echoes any Origin).
+                raise ValueError("'*' is not allowed (credentials are); list the origins")
+            if not _is_origin(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return value
 
     @field_validator("jwt_algorithms")
     @classmethod
@@ -96,6 +126,23 @@ class Settings(DatabaseSettings, DpopSettings):
         return value.upper() if isinstance(value, str) else value
 
 
+def _is_origin(value: str) -> bool:
+    """Exactly what browsers send in `Origin`: scheme, host and optional port, nothing else."""
+    try:
+        parsed = urlsplit(value)
+        parsed.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return False
+    return (
+        parsed.scheme in {"http", "https"}
+        and bool(parsed.hostname)
+        and not parsed.username
+        and not parsed.password
+        # Browsers send the host in lower case; another spelling would never match.
+        and value == f"{parsed.scheme}://{parsed.netloc.lower()}"
+    )
+
+
 def describe_error(exc: ValidationError | SettingsError) -> str:
     """One line naming each offending environment variable, never its value."""
     if isinstance(exc, SettingsError):
@@ -105,6 +152,10 @@ def describe_error(exc: ValidationError | SettingsError) -> str:
         name = ".".join(str(part) for part in error["loc"]).upper() or "settings"
         parts.append(f"{name}: {error['msg']}")
     return "; ".join(parts)
+
+
+# uvicorn's own variable: the proxies whose X-Forwarded-For names the client (docs/backend.md).
+PROXY_TRUST_VARIABLE = "FORWARDED_ALLOW_IPS"
 
 
 def load_settings() -> Settings:

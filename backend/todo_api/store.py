@@ -109,10 +109,12 @@ class TaskStore:
         total = int(rows[0]["total"]) if rows else 0
         return StoredPage(items=items, total=total, limit=limit, offset=offset)
 
-    async def create(self, owner: str, fields: Mapping[str, Any]) -> TaskRead:
+    async def create(
+        self, owner: str, fields: Mapping[str, Any], task_id: uuid.UUID | None = None
+    ) -> TaskRead:
         now = utcnow()
         values = {
-            "id": uuid.uuid4(),
+            "id": task_id or uuid.uuid4(),
             "user_id": owner,
             **fields,
             "created_at": now,

@@ -12,6 +12,7 @@ import {
 } from "./auth-db";
 import { ProofNonces } from "./dpop/nonces";
 import { dpopToken } from "./dpop/token-plugin";
+import { parseDuration } from "./duration";
 import { originOf, readEnv } from "./env";
 
 export interface AuthSettings {
@@ -21,9 +22,41 @@ export interface AuthSettings {
   audience: string;
   expirationTime: string;
   rateLimit: boolean;
+  /** Where rate-limit counters live: the database when replicas share one (PostgreSQL). */
+  rateLimitStorage: "database" | "memory";
   trustedOrigins: string[];
   /** DPOP_NONCE=on: the bound-token endpoint hands out and requires server nonces. */
   dpopNonce: boolean;
+  keyAlgorithm: "RS256";
+  /** Seconds a signing key signs before the next token gets a new one. */
+  rotationInterval: number;
+  /** Seconds a retired key stays in the JWKS, so tokens it signed still verify. */
+  gracePeriod: number;
+  /** `Cache-Control: max-age` of the JWKS: how soon verifiers see a key leave. */
+  jwksMaxAge: number;
+  /** Why the configuration works but is unwise; printed once at start-up. */
+  warnings: string[];
+}
+
+export const DEFAULT_ROTATION_INTERVAL = "30d";
+export const DEFAULT_GRACE_PERIOD = "1d";
+/** The backend's default cap on a token's lifetime (JWT_MAX_LIFETIME_SECONDS). */
+const BACKEND_MAX_LIFETIME = 3600;
+/** The largest leeway the backend may apply (JWT_LEEWAY_SECONDS). */
+const BACKEND_MAX_LEEWAY = 30;
+
+function durationSetting(name: string, fallback: string): number {
+  const text = readEnv(name) ?? fallback;
+  const seconds = parseDuration(text);
+  if (seconds === undefined || seconds < 1) {
+    throw new AuthConfigError(`${name} is not a duration of at least 1s (e.g. 30d, 12h, 900): ${text}`);
+  }
+  return seconds;
+}
+
+/** A refresh every quarter of the grace period, at most every 5 minutes, at least every second. */
+export function jwksMaxAgeFor(gracePeriod: number): number {
+  return Math.max(1, Math.min(300, Math.floor(gracePeriod / 4)));
 }
 
 export class AuthConfigError extends Error {
@@ -44,15 +77,38 @@ export function loadAuthSettings(): AuthSettings {
     throw new AuthConfigError("BETTER_AUTH_SECRET must be set in production (a random string of 32+ characters)");
   }
   const publicOrigin = originOf(readEnv("NEXT_PUBLIC_BETTER_AUTH_URL"));
+  const expirationTime = readEnv("JWT_EXPIRATION") ?? "15m";
+  const rotationInterval = durationSetting("JWKS_ROTATION_INTERVAL", DEFAULT_ROTATION_INTERVAL);
+  const gracePeriod = durationSetting("JWKS_GRACE_PERIOD", DEFAULT_GRACE_PERIOD);
+  const warnings: string[] = [];
+  const lifetime = parseDuration(expirationTime);
+  if (lifetime !== undefined && gracePeriod < lifetime + BACKEND_MAX_LEEWAY) {
+    warnings.push(
+      `JWKS_GRACE_PERIOD (${gracePeriod}s) is shorter than JWT_EXPIRATION plus ${BACKEND_MAX_LEEWAY}s: ` +
+        "tokens signed just before a rotation stop verifying before they expire (one renewal each)",
+    );
+  }
+  if (lifetime !== undefined && lifetime > BACKEND_MAX_LIFETIME) {
+    warnings.push(
+      `JWT_EXPIRATION (${lifetime}s) is longer than the backend accepts by default ` +
+        `(JWT_MAX_LIFETIME_SECONDS=${BACKEND_MAX_LIFETIME}): raise it there too`,
+    );
+  }
   return {
     baseURL,
     secret,
     issuer: readEnv("JWT_ISSUER") ?? origin,
     audience: readEnv("JWT_AUDIENCE") ?? origin,
-    expirationTime: readEnv("JWT_EXPIRATION") ?? "15m",
+    expirationTime,
     rateLimit: (readEnv("AUTH_RATE_LIMIT") ?? "on").toLowerCase() !== "off",
+    rateLimitStorage: parseDatabaseUrl(readEnv("DATABASE_URL")).kind === "postgres" ? "database" : "memory",
     trustedOrigins: [...new Set([origin, ...(publicOrigin ? [publicOrigin] : [])])],
     dpopNonce: (readEnv("DPOP_NONCE") ?? "off").toLowerCase() === "on",
+    keyAlgorithm: "RS256",
+    rotationInterval,
+    gracePeriod,
+    jwksMaxAge: jwksMaxAgeFor(gracePeriod),
+    warnings,
   };
 }
 
@@ -60,7 +116,12 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
   // One set of JWT options for `/token` and `/dpop/token`: same keys, lifetime, iss and aud.
   const jwtOptions = {
     // RS256 must be configured before the first key is created: an existing key keeps its algorithm.
-    jwks: { keyPairConfig: { alg: "RS256" as const, modulusLength: 2048 } },
+    jwks: {
+      keyPairConfig: { alg: settings.keyAlgorithm, modulusLength: 2048 },
+      // A key signs for rotationInterval, then stays published for gracePeriod.
+      rotationInterval: settings.rotationInterval,
+      gracePeriod: settings.gracePeriod,
+    },
     jwt: {
       issuer: settings.issuer,
       audience: settings.audience,
@@ -83,7 +144,8 @@ function createAuth(settings: AuthSettings, database: AuthDatabase) {
     },
     rateLimit: {
       enabled: settings.rateLimit,
-      storage: "memory",
+      // In memory, every replica would count on its own and multiply the limits.
+      storage: settings.rateLimitStorage,
       window: 60,
       max: 300,
       customRules: {
@@ -106,6 +168,7 @@ export type Auth = ReturnType<typeof createAuth>;
 interface AuthState {
   auth: Auth;
   database: AuthDatabase;
+  settings: AuthSettings;
 }
 
 let state: AuthState | undefined;
@@ -116,13 +179,25 @@ function authState(): AuthState {
   if (!state) {
     const settings = loadAuthSettings();
     const database = openAuthDatabase(parseDatabaseUrl(readEnv("DATABASE_URL")));
-    state = { auth: createAuth(settings, database), database };
+    state = { auth: createAuth(settings, database), database, settings };
   }
   return state;
 }
 
 export function getAuth(): Auth {
   return authState().auth;
+}
+
+export function getAuthSettings(): AuthSettings {
+  return authState().settings;
+}
+
+/** The JWKS response, told how long verifiers may cache it (rotation makes it change). */
+export function withKeySetCaching(request: Request, response: Response): Response {
+  if (!new URL(request.url).pathname.endsWith("/jwks") || response.status !== 200) return response;
+  const headers = new Headers(response.headers);
+  headers.set("Cache-Control", `public, max-age=${getAuthSettings().jwksMaxAge}`);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 export function checkAuthDatabase(): Promise<void> {

@@ -1,4 +1,5 @@
-import { AuthConfigError, migrateAuthDatabase } from "./auth";
+import { AuthConfigError, getAuth, getAuthSettings, migrateAuthDatabase } from "./auth";
+import { prepareSigningKeys } from "./signing-keys";
 
 export interface MigrateOptions {
   attempts?: number;
@@ -29,6 +30,8 @@ export async function migrateWithRetry({ attempts = 15, delayMs = 1_000, log = c
 export async function migrateOnStart(): Promise<void> {
   try {
     await migrateWithRetry();
+    for (const warning of getAuthSettings().warnings) console.warn(`auth configuration: ${warning}`);
+    await prepareSigningKeys(getAuth(), getAuthSettings());
   } catch (error) {
     console.error(`auth startup failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

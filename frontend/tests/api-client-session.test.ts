@@ -34,3 +34,43 @@ describe("401 end to end through the client", () => {
     expect(fetchToken).toHaveBeenCalledTimes(2);
   });
 });
+
+describe("503 while the token's signing key is not known yet (a key rotation)", () => {
+  it("is a temporary server error: no renewal, no sign-out, Retry-After kept for the retry", async () => {
+    const fetchToken = vi.fn(tokenSource());
+    const tokens = new TokenManager(fetchToken);
+    const signOut = vi.fn(async () => ({}));
+    const navigate = vi.fn<(url: string) => void>();
+    const onUnauthorized = createSessionExpiredHandler({
+      signOut,
+      forget: () => tokens.clear(),
+      notify: () => undefined,
+      navigate,
+      currentPath: () => "/tasks",
+    });
+    const unavailable = () =>
+      jsonResponse(503, errorBody("jwks_unavailable", "retry later"), { "Retry-After": "7" });
+    const fetchMock = vi
+      .fn<typeof fetch>()
+      .mockImplementationOnce(async () => unavailable())
+      .mockImplementationOnce(async () => unavailable())
+      .mockImplementation(async () => jsonResponse(200, { items: [] }));
+    const client = new ApiClient({ baseUrl: "http://api.test", tokens, onUnauthorized, fetch: fetchMock });
+
+    const failures = await Promise.allSettled([client.get("/api/u/tasks"), client.post("/api/u/tasks", { title: "t" })]);
+    await flushPromises();
+    for (const failure of failures) {
+      expect(failure.status).toBe("rejected");
+      const error = (failure as PromiseRejectedResult).reason as { kind: string; status: number; retryAfterSeconds: number };
+      expect([error.kind, error.status, error.retryAfterSeconds]).toEqual(["server", 503, 7]);
+    }
+    expect(signOut).not.toHaveBeenCalled();
+    expect(navigate).not.toHaveBeenCalled();
+    // One token for both requests, kept: the same token works once the key is fetched.
+    expect(fetchToken).toHaveBeenCalledTimes(1);
+    await expect(client.get("/api/u/tasks")).resolves.toEqual({ items: [] });
+    expect(fetchToken).toHaveBeenCalledTimes(1);
+    const sent = fetchMock.mock.calls.map(([, init]) => (init?.headers as Record<string, string>).Authorization);
+    expect(new Set(sent).size).toBe(1);
+  });
+});

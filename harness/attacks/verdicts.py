@@ -13,6 +13,7 @@ class Verdict(StrEnum):
     SERVER_ERROR = "server_error"
     FETCHED = "fetched_attacker_url"
     NO_ANSWER = "no_answer"
+    UNSAFE = "unsafe_response"
     UNEXPECTED = "unexpected_status"
 
     @property
@@ -21,11 +22,15 @@ class Verdict(StrEnum):
         return self not in (Verdict.PASSED, Verdict.UNEXPECTED)
 
 
-def judge(attack: Attack, status: int | None, listener_hits: int = 0) -> Verdict:
+def judge(
+    attack: Attack, status: int | None, listener_hits: int = 0, finding: str | None = None
+) -> Verdict:
     if attack.targets_listener and listener_hits:
         return Verdict.FETCHED
     if status is None:
         return Verdict.NO_ANSWER
+    if finding is not None:
+        return Verdict.UNSAFE
     if status in attack.expect:
         return Verdict.PASSED
     if status >= 500:

@@ -54,6 +54,8 @@ def compose_variables(
         "BETTER_AUTH_SECRET": secrets.auth_secret,
         "JWKS_URL": network_topology(ports, secrets).jwks_url(config.trust),
         "JWT_EXPIRATION": config.jwt_expiration,
+        "JWKS_ROTATION_INTERVAL": config.jwks_rotation[0],
+        "JWKS_GRACE_PERIOD": config.jwks_rotation[1],
         "JWKS_COOLDOWN_SECONDS": str(config.jwks_cooldown_seconds),
         "AUTH_RATE_LIMIT": "on" if config.auth_rate_limit else "off",
         "DPOP_MODE": config.dpop_mode.value,

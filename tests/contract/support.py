@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from harness.config import StackConfig, Trust
 from harness.stack import Stack
 from harness.waiting import poll
 
@@ -16,6 +17,8 @@ T = TypeVar("T")
 # user_properties: each auth-matrix case's outcome, each fuzz test's number of cases.
 ATTACK_PROPERTY = "attack_case"
 FUZZ_PROPERTY = "fuzz_cases"
+# The schemathesis run with every phase and check: {"cases": n, "failures": n}.
+FUZZ_ALL_PHASES_PROPERTY = "fuzz_all_phases"
 
 # Every /api route as (method, path template, JSON body); {user} and {task} are filled in.
 TASK_ROUTES: tuple[tuple[str, str, dict[str, Any] | None], ...] = (
@@ -71,6 +74,17 @@ def assert_invalid_token(response: httpx.Response) -> None:
     assert 'error="invalid_token"' in challenge, challenge
 
 
+def assert_refused(response: httpx.Response) -> None:
+    """A refusal of the token: 401, or 503 + Retry-After while its kid cannot be looked up
+    yet (a kid first seen within the JWKS cool-down is not known to be missing)."""
+    if response.status_code == 503:
+        assert_error(response, 503, "jwks_unavailable")
+        assert int(response.headers["retry-after"]) >= 1
+        assert "www-authenticate" not in response.headers
+    else:
+        assert_invalid_token(response)
+
+
 def json_lines(text: str) -> list[dict[str, Any]]:
     entries = []
     for line in text.splitlines():
@@ -113,3 +127,19 @@ def audit_entry(entries: list[dict[str, Any]], event: str) -> dict[str, Any]:
     matches = [e for e in entries if e.get("event") == event]
     assert len(matches) == 1, entries
     return matches[0]
+
+
+# The key-rotation test's own stack (test_key_rotation.py), started with the run's (the
+# shared one rotates every 30 days): keys rotate every 3 s and stay published for 12 s more,
+# 40 s tokens, a backend trusting Better Auth's JWKS directly with a 1 s cool-down.
+INTERVAL, GRACE = 3.0, 12.0
+LIFETIME = 40
+COOLDOWN = 1.0
+ROTATING = StackConfig(
+    name="key-rotation",
+    trust=Trust.BETTER_AUTH,
+    jwt_expiration=f"{LIFETIME}s",
+    jwks_rotation=(f"{INTERVAL:.0f}s", f"{GRACE:.0f}s"),
+    jwks_cooldown_seconds=COOLDOWN,
+    auth_rate_limit=False,
+)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from harness.attacks import ATTACKS, BY_NAME, Attack, AttackContext, AttackListener
+from harness.attacks import ATTACKS, BY_NAME, Attack, AttackContext, AttackListener, send
 from harness.audit import run_audit
 from harness.issuer import IssuerControl
 from harness.pytest_plugin import User
@@ -23,15 +23,14 @@ from .support import (
     ATTACK_PROPERTY,
     TASK_ROUTES,
     assert_invalid_token,
+    assert_refused,
     audit_entry,
     call,
     route_id,
     wait_for_log_entries,
 )
 
-
-def send(api: httpx.Client, path: str, authorization: str | None) -> httpx.Response:
-    return api.get(path, headers={} if authorization is None else {"Authorization": authorization})
+TASKS = "/api/{sub}/tasks"
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda attack: attack.name)
@@ -43,19 +42,34 @@ def test_attack_case(
     listener: AttackListener,
     record_property: Callable[[str, object], None],
 ) -> None:
-    response = send(api, user.tasks_path, attack.build(attack_context))
+    probe = attack.probe(attack_context)
+    response = send(api, TASKS, probe)
+    finding = attack.finding(response)
     record_property(
         ATTACK_PROPERTY,
         json.dumps(
-            {"name": attack.name, "status": response.status_code, "control": attack.is_control}
+            {
+                "name": attack.name,
+                "status": response.status_code,
+                "control": attack.is_control,
+                "expected": response.status_code in attack.expect,
+                "finding": finding,
+            }
         ),
     )
 
+    assert finding is None, (attack.description, finding)
     assert response.status_code in attack.expect, (attack.description, response.text)
-    if response.status_code == 401:
-        assert_invalid_token(response)
-    if attack.is_control:
+    if response.status_code in (401, 503):
+        assert_refused(response)
+    if attack.is_control and probe.method == "GET":
         assert response.json()["items"] == []
+    if attack.is_control and probe.method == "POST":
+        location = response.headers["location"]
+        assert location.isascii()
+        created = api.get(location, headers={"Authorization": probe.authorization[0]})
+        assert created.status_code == 200
+        assert created.json() == response.json()
     if attack.targets_listener:
         assert listener.requests == [], "the backend fetched the attacker's URL"
 
@@ -84,7 +98,7 @@ def test_every_route_refuses_bad_tokens(
     # A task id that exists: a refusal must come before any lookup.
     task = api.post(user.tasks_path, json={"title": "kept"}, headers=user.headers).json()
     response = call(api, route, user=user.id, task=task["id"], headers=headers)
-    assert_invalid_token(response)
+    assert_refused(response)
 
     # Nothing changed: still exactly the one task, untouched.
     listing = api.get(user.tasks_path, headers=user.headers).json()
@@ -96,7 +110,7 @@ def test_refusal_is_audited_without_the_token(
 ) -> None:
     authorization = BY_NAME["signature-flipped"].build(attack_context)
     assert authorization is not None
-    response = send(api, user.tasks_path, authorization)
+    response = api.get(user.tasks_path, headers={"Authorization": authorization})
     assert_invalid_token(response)
     request_id = response.headers["x-request-id"]
     entries = wait_for_log_entries(stack, "backend", [request_id], event="auth_failed")

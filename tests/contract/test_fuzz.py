@@ -1,5 +1,11 @@
 """Fuzzing: schemathesis generates requests from the live ``/openapi.json``.
 
+Two ways. First, schemathesis's own runner with every phase (examples, coverage, fuzzing,
+stateful) and every check (``--checks all``: negative data rejected, positive data
+accepted, undocumented methods answered 405 with a matching ``Allow``, auth not ignored,
+use after free, ...): it must report no issue at all, not only no server error. Second,
+per operation through the pytest integration, as below.
+
 Every task operation gets positive (schema-valid) and negative (schema-violating) cases,
 sent with a valid token for the path's own user -- half of them aimed at a task that
 exists -- so generated data reaches validation and the database, not just the auth check.
@@ -9,7 +15,12 @@ type, headers and body. At least 75 cases per operation, 7 operations: >= 525 in
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +35,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from harness.pytest_plugin import User
 from harness.stack import Stack
 
-from .support import FUZZ_PROPERTY
+from .support import FUZZ_ALL_PHASES_PROPERTY, FUZZ_PROPERTY
 
 CASES_PER_OPERATION = 80
 MIN_CASES_PER_OPERATION = 75
@@ -136,3 +147,47 @@ def test_operation_conforms(
 
     record_property(FUZZ_PROPERTY, count)
     assert count >= MIN_CASES_PER_OPERATION
+
+
+PHASES = "examples,coverage,fuzzing,stateful"
+MIN_ALL_PHASES_CASES = 700
+
+
+def test_every_phase_and_check_finds_no_issue(
+    stack: Stack, user: User, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    config = tmp_path / "schemathesis.toml"
+    # The path's own user, so generated requests get past the owner check to the data.
+    config.write_text(f'[parameters]\nuser_id = "{user.id}"\n\n[generation]\ndatabase = "none"\n')
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(config),
+        "run",
+        f"{stack.backend_url}/openapi.json",
+        "--phases",
+        PHASES,
+        "--checks",
+        "all",
+        "--header",
+        f"Authorization: Bearer {user.token}",
+        "--no-color",
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path
+    )
+    output = done.stdout + done.stderr
+    # "1535 generated, 1535 passed" or "1249 generated, 2 found 2 unique failures".
+    generated = re.search(r"(\d+) generated", output)
+    assert generated is not None, output[-4000:]
+    failures = re.search(r"found (\d+) unique failures", output)
+    record_property(
+        FUZZ_ALL_PHASES_PROPERTY,
+        json.dumps({"cases": int(generated[1]), "failures": int(failures[1]) if failures else 0}),
+    )
+    assert done.returncode == 0, output[-8000:]
+    assert "No issues found" in output, output[-8000:]
+    assert re.search(rf"{generated[1]} generated, {generated[1]} passed", output), output[-4000:]
+    assert int(generated[1]) >= MIN_ALL_PHASES_CASES
+    for phase in ("Coverage", "Fuzzing", "Stateful"):
+        assert re.search(rf"✅ {phase}", output), output[-4000:]

@@ -73,8 +73,10 @@ def test_rotation_new_kid_accepted_old_kid_valid_until_dropped(fork: Callable[..
     new_kid = f.issuer.rotate(keep_old=True)
     new_token = f.token()
     assert jwt.get_unverified_header(new_token)["kid"] == new_kid
-    # Right after the fetch the cool-down may still run; the new kid is accepted once the
-    # backend refetches, and must not stay refused (no negative caching of a kid no fetch saw).
+    # Right after the fetch the cool-down may still run: the new kid is then a temporary 503,
+    # never a 401, and it is accepted once the backend refetches.
+    first = f.get(new_token)
+    assert first.status_code in (200, 503), first.text
     until_status("the rotated key to be accepted", lambda: f.status(f.token()), 200)
     assert f.status(new_token) == 200
 
@@ -134,7 +136,9 @@ def test_random_kids_cause_bounded_jwks_fetches(fork: Callable[..., Fork]) -> No
         statuses = list(pool.map(f.status, tokens))
     elapsed = time.monotonic() - started
 
-    assert statuses == [401] * 200
+    # Refused either way: 401 once a fetch looked for the kid, 503 + Retry-After while the
+    # cool-down forbids the fetch that could find it (it might be a key published since).
+    assert set(statuses) <= {401, 503}, statuses
     fetches = f.issuer.jwks_hits - hits_before
     # At most one refetch per cool-down window the flood spanned (plus the window it began in).
     assert fetches <= math.ceil(elapsed / cooldown) + 1, (fetches, elapsed)

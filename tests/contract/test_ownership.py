@@ -66,6 +66,23 @@ def test_other_users_path_is_forbidden_on_every_route_and_audited(
     assert listing["total"] == 1
 
 
+def test_audit_lines_name_the_peer_not_a_forwarded_address(
+    api: httpx.Client, stack: Stack, user: User, other_user: User
+) -> None:
+    """X-Forwarded-For counts only from a proxy listed in FORWARDED_ALLOW_IPS (none here):
+    a client cannot write another address into the audit trail."""
+    forged = "203.0.113.9"
+    response = api.get(other_user.tasks_path, headers={**user.headers, "X-Forwarded-For": forged})
+    assert_error(response, 403, "forbidden")
+    request_id = response.headers["x-request-id"]
+    entries = wait_for_log_entries(stack, "backend", [request_id], event="access_denied")
+    entry = audit_entry(entries[request_id], "access_denied")
+    assert entry["client_ip"]
+    assert entry["client_ip"] != forged
+    if stack.mode == "local":
+        assert entry["client_ip"] == "127.0.0.1"
+
+
 def test_forbidden_comes_before_existence(api: httpx.Client, user: User) -> None:
     """403 for any foreign path, whether or not that user or task exists: no enumeration."""
     stranger = f"nobody-{uuid.uuid4()}"

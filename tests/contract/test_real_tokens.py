@@ -22,7 +22,8 @@ from harness.waiting import poll
 
 from .support import assert_error
 
-# The backend learns a new kid on its next JWKS fetch, at most one cool-down (30 s) away.
+# The backend learns a new kid on its next JWKS fetch, at most one cool-down (30 s) away;
+# until then the kid is not known yet: 503 + Retry-After, never a 401.
 FIRST_USE_TIMEOUT = 45.0
 
 
@@ -35,7 +36,7 @@ def frontend(stack: Stack) -> Iterator[httpx.Client]:
 def until_accepted(api: httpx.Client, user: User) -> httpx.Response:
     def probe() -> httpx.Response | None:
         response = api.get(user.tasks_path, headers=user.headers)
-        return None if response.status_code == 401 else response
+        return None if response.status_code == 503 else response
 
     return poll(probe, timeout=FIRST_USE_TIMEOUT, what="the backend to accept a real token")
 

@@ -9,7 +9,6 @@ services' logs are kept under ``test-results/<test>/``.
 from __future__ import annotations
 
 import base64
-import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,13 +21,7 @@ from playwright.sync_api import BrowserContext, BrowserType, Page, Playwright, e
 from harness.browser import find_chromium
 from harness.config import DpopMode, StackConfig
 from harness.errors import UsageError
-from harness.pytest_plugin import (
-    get_shared_stack,
-    shared_stack,
-    stack_mode,
-    start_test_stack,
-    watch_stack,
-)
+from harness.pytest_plugin import extra_stack, share_stacks
 from harness.report import ARTIFACTS_PROPERTY
 from harness.settings import settings
 from harness.stack import Stack
@@ -44,7 +37,6 @@ expect.set_options(timeout=15_000)
 SHORT_TOKEN_CONFIG = StackConfig(name="e2e-short-token", jwt_expiration="5s", auth_rate_limit=False)
 BEARER_CONFIG = StackConfig(name="e2e-bearer", dpop_mode=DpopMode.OFF, auth_rate_limit=False)
 EXTRA_STACKS = {"short-token": SHORT_TOKEN_CONFIG, "bearer": BEARER_CONFIG}
-_STARTED = pytest.StashKey[dict[str, Stack]]()
 
 
 @pytest.hookimpl(trylast=True)
@@ -56,11 +48,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.screenshot = "only-on-failure"
     # Started with the run's stack, before any browser runs: creating Docker networks
     # mid-run changes the host's addresses, and Chromium then fails in-flight loads with
-    # ERR_NETWORK_CHANGED. Same provider as the run's stack.
-    if stack_mode(config) is None:
-        return
-    for key, stack_config in EXTRA_STACKS.items():
-        shared_stack(config, key, functools.partial(start_test_stack, config, stack_config, None))
+    # ERR_NETWORK_CHANGED.
+    share_stacks(config, EXTRA_STACKS)
 
 
 @pytest.fixture(scope="session")
@@ -114,28 +103,16 @@ def base_url(stack: Stack) -> str:
     return stack.frontend_url
 
 
-def _extra_stack(request: pytest.FixtureRequest, stack: Stack, key: str) -> Stack:
-    """An extra stack: the run's own, else (no --stack-mode) one started for this process;
-    its logs are kept when the test fails."""
-    config = request.config
-    started = config.stash.setdefault(_STARTED, {})
-    found = get_shared_stack(config, key) or started.get(key)
-    if found is None:
-        found = started[key] = start_test_stack(config, EXTRA_STACKS[key], stack.mode)
-    watch_stack(request, key, found)
-    return found
-
-
 @pytest.fixture
 def short_token_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
     """The stack with 5-second tokens (binding on, like the shared one)."""
-    return _extra_stack(request, stack, "short-token")
+    return extra_stack(request, "short-token", SHORT_TOKEN_CONFIG)
 
 
 @pytest.fixture
 def bearer_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
     """The seed's plain Bearer flow: DPOP_MODE=off for the backend and the frontend."""
-    return _extra_stack(request, stack, "bearer")
+    return extra_stack(request, "bearer", BEARER_CONFIG)
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 """Keys rotated under load: requests with tokens of the old and of the new key all succeed.
 
 The fork's backend uses a 1 s JWKS cool-down. A kid first seen within the cool-down after
-the backend's last fetch is refused (401) until the cool-down ends (docs/backend.md, "JWKS
-cache"), so the rotation happens more than one cool-down after the backend's first fetch
--- as in production, where the default 30 s cool-down is far shorter than the time
-between two rotations.
+the backend's last fetch is answered 503 + Retry-After until the cool-down ends (docs/backend.md,
+"JWKS cache"), so the rotation happens more than one cool-down after the backend's first
+fetch -- as in production, where the default 30 s cool-down is far shorter than the time
+between two rotations -- and no request fails at all.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,15 +13,24 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from harness.attacks import (
+    ATTACKER_ORIGIN,
     ATTACKS,
     BY_NAME,
+    CRLF_SUFFIX,
+    NOT_SERVED,
     REFUSED,
+    REFUSED_OR_UNAVAILABLE,
+    UNICODE_SUFFIX,
+    YEAR_9999,
     AttackContext,
     AttackListener,
+    Probe,
     Verdict,
     judge,
+    send,
 )
 from harness.attacks.tokens import FOREIGN_KID
 from harness.encoding import b64url_decode
@@ -118,18 +128,169 @@ def test_corpus_covers_the_contract_list() -> None:
     }
     assert expected <= names
     controls = [a.name for a in ATTACKS if a.is_control]
-    assert controls == ["bearer-lowercase"]
-    assert all(a.expect == REFUSED for a in ATTACKS if a.name not in {"token-16kb", *controls})
+    assert controls == ["bearer-lowercase", "sub-unicode-location"]
+    # A kid the key set may not have been asked for yet can get a temporary 503.
+    may_be_unavailable = {
+        "kid-unknown",
+        "kid-path-traversal",
+        "kid-sql-injection",
+        "foreign-key",
+        "jwk-embedded",
+        "x5c-embedded",
+        "jku-listener",
+        "x5u-listener",
+    }
+    for attack in ATTACKS:
+        if attack.name in may_be_unavailable:
+            assert attack.expect == REFUSED_OR_UNAVAILABLE, attack.name
+        elif attack.name.startswith("trailing-slash-"):
+            assert attack.expect == NOT_SERVED, attack.name
+        elif attack.name not in {"token-16kb", *controls}:
+            assert attack.expect == REFUSED, attack.name
+
+
+def test_corpus_covers_the_hardening_classes() -> None:
+    names = {attack.name for attack in ATTACKS}
+    assert {
+        "kid-not-string",
+        "kid-object",
+        "kid-null",
+        "alg-not-string",
+        "crit-not-list",
+        "crit-empty",
+        "crit-unknown-extension",
+        "b64-false",
+        "header-array",
+        "header-deeply-nested",
+        "exp-year-9999",
+        "exp-huge-integer",
+        "iat-string",
+        "sub-crlf",
+        "sub-unicode-location",
+        "authorization-twice-valid-first",
+        "authorization-twice-valid-last",
+        "trailing-slash-foreign-host",
+        "trailing-slash-forwarded-host",
+        "cors-attacker-origin",
+    } <= names
 
 
 def test_every_builder_produces_a_header(ctx: AttackContext) -> None:
+    without = {
+        "missing-header",
+        "trailing-slash-foreign-host",
+        "trailing-slash-forwarded-host",
+        "cors-attacker-origin",
+    }
     for attack in ATTACKS:
         value = attack.build(ctx)
-        if attack.name == "missing-header":
+        if attack.name in without:
             assert value is None
         else:
             assert isinstance(value, str), attack.name
             assert value, attack.name
+
+
+def test_probes_default_to_one_get_of_the_subjects_path(ctx: AttackContext) -> None:
+    probe = BY_NAME["alg-none"].probe(ctx)
+    assert (probe.method, probe.sub, probe.path_suffix, probe.headers) == ("GET", SUB, "", ())
+    assert probe.authorization == (BY_NAME["alg-none"].build(ctx),)
+    assert BY_NAME["missing-header"].probe(ctx).authorization == ()
+
+
+@pytest.mark.parametrize("valid_first", [True, False])
+def test_duplicated_authorization_sends_two_genuine_tokens(
+    issuer: Issuer, ctx: AttackContext, valid_first: bool
+) -> None:
+    name = "authorization-twice-valid-" + ("first" if valid_first else "last")
+    probe = BY_NAME[name].probe(ctx)
+    assert len(probe.authorization) == 2
+    tokens = [value.removeprefix("Bearer ") for value in probe.authorization]
+    subjects = [verify(issuer, token)["sub"] for token in tokens]
+    assert (subjects[0] == SUB) is valid_first
+    assert (subjects[1] == SUB) is not valid_first
+
+
+def test_header_parameter_cases_keep_the_valid_payload(ctx: AttackContext) -> None:
+    payload = ctx.valid_token.split(".")[1]
+    headers = {
+        "kid-not-string": {"alg": "RS256", "kid": 12345},
+        "kid-null": {"alg": "RS256", "kid": None},
+        "crit-not-list": {"alg": "RS256", "kid": ctx.kid, "crit": "exp"},
+        "b64-false": {"alg": "RS256", "kid": ctx.kid, "b64": False, "crit": ["b64"]},
+        "header-array": ["RS256", ctx.kid],
+    }
+    for name, header in headers.items():
+        head, body, _ = token_of(ctx, name).split(".")
+        assert body == payload, name
+        assert json.loads(b64url_decode(head)) == header, name
+    nested = b64url_decode(token_of(ctx, "header-deeply-nested").split(".")[0])
+    assert nested == b"[" * 2000 + b"]" * 2000
+
+
+def test_claim_and_subject_cases_are_signed_by_the_trusted_key(
+    issuer: Issuer, ctx: AttackContext
+) -> None:
+    assert verify(issuer, token_of(ctx, "exp-year-9999"))["exp"] == YEAR_9999
+    huge = jwt.decode(token_of(ctx, "exp-huge-integer"), options={"verify_signature": False})
+    assert huge["exp"] == 10**400
+    assert isinstance(verify(issuer, token_of(ctx, "iat-string"))["iat"], str)
+    # PyJWT refuses to read an unknown critical extension: the signature is checked by hand.
+    critical = token_of(ctx, "crit-unknown-extension")
+    assert json.loads(b64url_decode(critical.split(".")[0]))["crit"] == ["urn:attacker:ext"]
+    signing_input, _, signature = critical.rpartition(".")
+    rs256 = RSAAlgorithm(RSAAlgorithm.SHA256)
+    assert rs256.verify(signing_input.encode(), issuer.public_key(), b64url_decode(signature))
+    for name, suffix in (("sub-crlf", CRLF_SUFFIX), ("sub-unicode-location", UNICODE_SUFFIX)):
+        probe = BY_NAME[name].probe(ctx)
+        assert (probe.method, probe.sub) == ("POST", SUB + suffix)
+        token = probe.authorization[0].removeprefix("Bearer ")
+        assert verify(issuer, token)["sub"] == SUB + suffix
+
+
+def test_send_encodes_the_subject_and_repeats_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    probe = Probe(
+        sub="a/b\r\n用",
+        authorization=("Bearer one", "Bearer two"),
+        method="POST",
+        path_suffix="/",
+        headers=(("Host", "attacker.invalid"),),
+        json={"title": "t"},
+    )
+    with httpx.Client(transport=httpx.MockTransport(record), base_url="http://api") as client:
+        send(client, "/api/{sub}/tasks", probe)
+    (request,) = seen
+    assert request.url.raw_path == b"/api/a%2Fb%0D%0A%E7%94%A8/tasks/"
+    assert request.headers.get_list("authorization") == ["Bearer one", "Bearer two"]
+    assert request.headers["host"] == "attacker.invalid"
+    assert json.loads(request.content) == {"title": "t"}
+
+
+def test_inspectors_flag_what_they_name() -> None:
+    slash, cors = BY_NAME["trailing-slash-foreign-host"], BY_NAME["cors-attacker-origin"]
+    location = BY_NAME["sub-crlf"]
+
+    def answer(status: int, **headers: str) -> httpx.Response:
+        return httpx.Response(status, headers=headers)
+
+    assert slash.finding(answer(307, location="http://attacker.invalid/api/x/tasks"))
+    assert slash.finding(answer(307, location="/api/x/tasks")) is None
+    assert slash.finding(answer(404)) is None
+    assert cors.finding(answer(401, **{"access-control-allow-origin": ATTACKER_ORIGIN}))
+    credentialed = {"access-control-allow-origin": "*", "access-control-allow-credentials": "true"}
+    assert cors.finding(answer(401, **credentialed))
+    assert (
+        cors.finding(answer(401, **{"access-control-allow-origin": "http://localhost:3000"}))
+        is None
+    )
+    assert location.finding(answer(201, **{"x-injected": "1"}))
+    assert location.finding(answer(201, location="/api/x/tasks/1")) is None
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
@@ -241,8 +402,11 @@ def test_judge() -> None:
     assert judge(big, 431) is Verdict.PASSED
     assert judge(jku, 401, listener_hits=1) is Verdict.FETCHED
     assert judge(lower, 200) is Verdict.PASSED
+    assert judge(none, 401, finding="redirects to the attacker") is Verdict.UNSAFE
+    assert judge(BY_NAME["kid-unknown"], 503) is Verdict.PASSED
     assert not Verdict.UNEXPECTED.failing
     assert Verdict.ACCEPTED.failing
+    assert Verdict.UNSAFE.failing
 
 
 def test_every_case_is_documented() -> None:

@@ -21,6 +21,7 @@ import jwt
 import pytest
 from rich.console import Console
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -108,6 +109,9 @@ class ThreadedServer(BackgroundServer):
         return self.url
 
 
+MAX_LIFETIME = 3600
+
+
 def weak_verifier(issuer: Issuer, flaw: str) -> Starlette:
     """A tasks endpoint whose token check is correct except for one ``flaw``."""
 
@@ -133,13 +137,23 @@ def weak_verifier(issuer: Issuer, flaw: str) -> Starlette:
                 "require": ["exp", "iat", "sub", "iss", *(["aud"] if checks_aud else [])],
             },
         )
-        # PyJWT reads exp with int(), so "1767225600" passes; a careful verifier checks the type.
-        if flaw != "plain-pyjwt" and not isinstance(claims["exp"], int):
-            raise jwt.InvalidTokenError("exp is not a number")
+        # PyJWT reads exp and iat with int(), so "1767225600" passes; a careful verifier
+        # checks the types.
+        if flaw != "plain-pyjwt" and not all(
+            isinstance(claims[name], int) for name in ("exp", "iat")
+        ):
+            raise jwt.InvalidTokenError("exp or iat is not a number")
+        if flaw != "no-lifetime-cap" and int(claims["exp"]) - time.time() > MAX_LIFETIME:
+            raise jwt.InvalidTokenError("lives too long")
+        if flaw != "raw-location" and any(ord(char) < 0x20 for char in claims["sub"]):
+            raise jwt.InvalidTokenError("control characters in sub")
         return claims
 
     async def tasks(request: Request) -> Response:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        values = request.headers.getlist("authorization")
+        if len(values) > 1 and flaw != "first-header-wins":
+            return JSONResponse({"error": "one Authorization header"}, 401)
+        scheme, _, token = (values[0] if values else "").partition(" ")
         if scheme.lower() != "bearer":
             return JSONResponse({"error": "no token"}, 401)
         try:
@@ -148,9 +162,21 @@ def weak_verifier(issuer: Issuer, flaw: str) -> Starlette:
             return JSONResponse({"error": "invalid token"}, 401)
         if claims.get("sub") != request.path_params["sub"]:
             return JSONResponse({"error": "forbidden"}, 403)
+        if request.method == "POST":
+            # The raw subject in Location: a 500 outside Latin-1, a dropped answer with CR/LF.
+            location = f"/api/{claims['sub']}/tasks/1"
+            return JSONResponse({"id": "1"}, 201, headers={"Location": location})
         return JSONResponse({"items": []})
 
-    return Starlette(routes=[Route("/api/{sub}/tasks", tasks)])
+    methods = ["GET", "POST"] if flaw == "raw-location" else ["GET"]
+    app = Starlette(routes=[Route("/api/{sub}/tasks", tasks, methods=methods)])
+    # Starlette redirects /path/ to /path, building the target from the Host header.
+    app.router.redirect_slashes = flaw == "slash-redirect"
+    if flaw == "cors-reflects-origin":
+        app.add_middleware(
+            CORSMiddleware, allow_origins=["*"], allow_credentials=True, allow_headers=["*"]
+        )
+    return app
 
 
 def flagged(report: AuditReport) -> dict[str, Verdict]:
@@ -289,7 +315,12 @@ def test_a_bearer_only_api_has_dpop_off(issuer_server: IssuerServer, issuer: Iss
         ("alg-none", {"alg-none", "alg-None", "alg-NONE", "alg-nOnE"}),
         ("skips-aud", {"aud-wrong", "aud-missing", "aud-list-without-ours"}),
         ("follows-jku", {"jku-listener"}),
-        ("plain-pyjwt", {"exp-string"}),
+        ("plain-pyjwt", {"exp-string", "iat-string"}),
+        ("no-lifetime-cap", {"exp-year-9999", "exp-huge-integer"}),
+        ("first-header-wins", {"authorization-twice-valid-first"}),
+        ("slash-redirect", {"trailing-slash-foreign-host"}),
+        ("cors-reflects-origin", {"cors-attacker-origin"}),
+        ("raw-location", {"sub-crlf", "sub-unicode-location"}),
     ],
 )
 def test_audit_flags_a_weak_verifier(
@@ -303,6 +334,15 @@ def test_audit_flags_a_weak_verifier(
     if flaw == "follows-jku":
         assert flagged(report)["jku-listener"] is Verdict.FETCHED
         assert report.listener_requests == ["/jwks.json"]
+    elif flaw in ("slash-redirect", "cors-reflects-origin"):
+        assert set(flagged(report).values()) == {Verdict.UNSAFE}
+        assert report.unsafe == len(expected)
+    elif flaw == "raw-location":
+        # Outside Latin-1 the toy fails (500); with CR/LF the connection is dropped.
+        assert flagged(report) == {
+            "sub-unicode-location": Verdict.SERVER_ERROR,
+            "sub-crlf": Verdict.NO_ANSWER,
+        }
     else:
         assert report.accepted == len(expected)
 

@@ -18,7 +18,14 @@ from enum import StrEnum
 from typing import Literal
 
 from todo_api.auth.dpop import DpopReason, DpopRefused, ProofVerifier
-from todo_api.auth.verifier import AuthRefused, Identity, Reason, TokenVerifier, bearer_token
+from todo_api.auth.verifier import (
+    AuthRefused,
+    Identity,
+    Reason,
+    TokenVerifier,
+    bearer_token,
+    single_header,
+)
 
 Scheme = Literal["Bearer", "DPoP"]
 ErrorCode = Literal["invalid_token", "invalid_dpop_proof", "use_dpop_nonce"]
@@ -59,7 +66,8 @@ class Refusal(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RequestCredentials:
-    authorization: str | None
+    # Every Authorization header value (more than one is refused as ambiguous).
+    authorization: Sequence[str]
     proofs: Sequence[str]
     method: str
     url: str
@@ -90,16 +98,20 @@ class RequestAuthenticator:
         return self.proofs.algorithms if self.proofs is not None else ()
 
     async def authenticate(self, request: RequestCredentials) -> Identity:
-        if self.mode is DpopMode.OFF:
-            return await self._token(lambda: bearer_token(request.authorization), "Bearer")
         # Bearer stays the challenge of the optional mode, so its clients see what they know.
         default: Scheme = "DPoP" if self.mode is DpopMode.REQUIRED else "Bearer"
-        scheme, _, credentials = (request.authorization or "").strip().partition(" ")
+        try:
+            authorization = single_header(request.authorization)
+        except AuthRefused as refused:
+            raise Refusal(refused.reason, default) from None
+        if self.mode is DpopMode.OFF:
+            return await self._token(lambda: bearer_token(authorization), "Bearer")
+        scheme, _, credentials = (authorization or "").strip().partition(" ")
         if scheme.lower() == "dpop":
             return await self._bound(credentials.strip(), request)
         if scheme.lower() == "bearer" and self.mode is DpopMode.REQUIRED:
             raise Refusal(BindingReason.DPOP_REQUIRED, "DPoP")
-        identity = await self._token(lambda: bearer_token(request.authorization), default)
+        identity = await self._token(lambda: bearer_token(authorization), default)
         if bound_thumbprint(identity) is not None:
             raise Refusal(BindingReason.BOUND_TOKEN_AS_BEARER, "Bearer")
         return identity

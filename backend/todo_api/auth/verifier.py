@@ -3,14 +3,20 @@
 Knows nothing of routes or the database. Trust comes only from configuration: the
 algorithm list, the issuer, the audience and the JWKS URL. From the token header only
 `alg` (checked against the list and against the key) and `kid` (a cache lookup) are
-read; `jku`, `x5u`, `jwk` and friends are ignored.
+read; `jku`, `x5u`, `jwk` and friends are ignored, and `crit`/`b64` (extensions this
+verifier does not implement) make the token unacceptable (RFC 7515 section 4.1.11).
+
+Every way a token can be wrong ends as `AuthRefused`: PyJWT's whole exception
+hierarchy is caught where the token is parsed or decoded, and the claims this service
+relies on are checked for type and range here, so no client input reaches a 500.
 """
 
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -18,12 +24,19 @@ from typing import Any
 import jwt
 from jwt import exceptions as jwt_errors
 
-from todo_api.auth.jwks_cache import JwksCache, JwksUnavailable
+from todo_api.auth.jwks_cache import MAX_KID_LENGTH, JwksCache, JwksUnavailable
 
 MAX_TOKEN_LENGTH = 8192
-MAX_KID_LENGTH = 256
 MAX_SUB_LENGTH = 255
+DEFAULT_MAX_LIFETIME = 3600
 REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss", "aud")
+TIME_CLAIMS = ("exp", "iat", "nbf")
+# Far beyond any real date, and every integer up to it is exact as a float.
+MAX_NUMERIC_DATE = 2**53
+UNSUPPORTED_HEADER_PARAMETERS = ("crit", "b64")
+# Control characters and lone surrogates: a subject holding them cannot be a path segment,
+# a header value or UTF-8, so no issuer the API trusts has a reason to send one.
+_FORBIDDEN_SUB_CATEGORIES = frozenset({"Cc", "Cs"})
 
 
 class Reason(StrEnum):
@@ -32,6 +45,7 @@ class Reason(StrEnum):
     MISSING_TOKEN = "missing_token"
     MALFORMED_HEADER = "malformed_header"
     MALFORMED_TOKEN = "malformed_token"
+    UNSUPPORTED_HEADER = "unsupported_header"
     ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"
     MISSING_KID = "missing_kid"
     UNKNOWN_KID = "unknown_kid"
@@ -39,6 +53,7 @@ class Reason(StrEnum):
     INVALID_SIGNATURE = "invalid_signature"
     EXPIRED = "expired"
     NOT_YET_VALID = "not_yet_valid"
+    LIFETIME_TOO_LONG = "lifetime_too_long"
     INVALID_ISSUER = "invalid_issuer"
     INVALID_AUDIENCE = "invalid_audience"
     MISSING_CLAIM = "missing_claim"
@@ -64,6 +79,15 @@ class Identity:
     sub: str
     expires_at: float
     claims: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A verified token: valid while its key is still the one the key set publishes."""
+
+    identity: Identity
+    kid: str
+    key: jwt.PyJWK
 
 
 _DECODE_ERRORS: tuple[tuple[type[Exception], Reason], ...] = (
@@ -93,6 +117,18 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
+def single_header(values: Sequence[str]) -> str | None:
+    """The one Authorization header of a request; more than one is ambiguous, so refused.
+
+    Servers and proxies disagree on which of several copies counts (first, last, or all
+    joined with commas), so accepting one would let a proxy check a different token than
+    the one this service verifies.
+    """
+    if len(values) > 1:
+        raise AuthRefused(Reason.MALFORMED_HEADER)
+    return values[0] if values else None
+
+
 class TokenVerifier:
     def __init__(
         self,
@@ -102,6 +138,7 @@ class TokenVerifier:
         audience: str,
         algorithms: Collection[str],
         leeway: int = 10,
+        max_lifetime: int = DEFAULT_MAX_LIFETIME,
         cache_size: int = 1024,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -110,14 +147,16 @@ class TokenVerifier:
         self._audience = audience
         self._algorithms = frozenset(algorithms)
         self._leeway = leeway
+        self._max_lifetime = max_lifetime
         self._cache_size = cache_size
         self._wall_clock = wall_clock
-        # token -> identity; valid only for the key set it was verified against.
-        self._verified: OrderedDict[str, Identity] = OrderedDict()
+        # token -> verified entry; dropped with the key set it was verified against.
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
         self._verified_version = keys.version
 
-    async def authenticate(self, authorization: str | None) -> Identity:
-        return await self.verify(bearer_token(authorization))
+    async def authenticate(self, authorization: Sequence[str]) -> Identity:
+        """Verify a request's Authorization header values (all of them: duplicates refused)."""
+        return await self.verify(bearer_token(single_header(authorization)))
 
     async def verify(self, token: str) -> Identity:
         cached = self._cached(token)
@@ -125,16 +164,7 @@ class TokenVerifier:
             return cached
         if len(token) > MAX_TOKEN_LENGTH:
             raise AuthRefused(Reason.MALFORMED_TOKEN)
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt_errors.DecodeError:
-            raise AuthRefused(Reason.MALFORMED_TOKEN) from None
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in self._algorithms:
-            raise AuthRefused(Reason.ALGORITHM_NOT_ALLOWED)
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
-            raise AuthRefused(Reason.MISSING_KID)
+        alg, kid = self._header(token)
         try:
             key = await self._keys.get(kid)
         except JwksUnavailable as exc:
@@ -145,8 +175,24 @@ class TokenVerifier:
             raise AuthRefused(Reason.KEY_ALGORITHM_MISMATCH)
         claims = self._decode(token, key, alg)
         identity = Identity(sub=claims["sub"], expires_at=float(claims["exp"]), claims=claims)
-        self._remember(token, identity)
+        self._remember(token, _Verified(identity, kid, key))
         return identity
+
+    def _header(self, token: str) -> tuple[str, str]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt_errors.PyJWTError:
+            # DecodeError for bad segments, InvalidTokenError for a mistyped kid or crit.
+            raise AuthRefused(Reason.MALFORMED_TOKEN) from None
+        if any(name in header for name in UNSUPPORTED_HEADER_PARAMETERS):
+            raise AuthRefused(Reason.UNSUPPORTED_HEADER)
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in self._algorithms:
+            raise AuthRefused(Reason.ALGORITHM_NOT_ALLOWED)
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
+            raise AuthRefused(Reason.MISSING_KID)
+        return alg, kid
 
     def _decode(self, token: str, key: jwt.PyJWK, alg: str) -> dict[str, Any]:
         try:
@@ -157,19 +203,37 @@ class TokenVerifier:
                 issuer=self._issuer,
                 audience=self._audience,
                 leeway=self._leeway,
-                options={"require": list(REQUIRED_CLAIMS)},
+                options={"require": list(REQUIRED_CLAIMS), "enforce_minimum_key_length": True},
             )
-        except jwt_errors.InvalidTokenError as exc:
+        except jwt_errors.PyJWTError as exc:
             for error_type, reason in _DECODE_ERRORS:
                 if isinstance(exc, error_type):
                     raise AuthRefused(reason) from None
             raise AuthRefused(Reason.INVALID_CLAIM) from None
-        sub = claims["sub"]
-        if not isinstance(sub, str) or not sub.strip() or len(sub) > MAX_SUB_LENGTH:
-            raise AuthRefused(Reason.INVALID_CLAIM)
-        if isinstance(claims["exp"], bool) or not isinstance(claims["exp"], int | float):
-            raise AuthRefused(Reason.INVALID_CLAIM)
+        self._check_claims(claims)
         return claims
+
+    def _check_claims(self, claims: Mapping[str, Any]) -> None:
+        """What PyJWT leaves open: claim types it coerces, the subject's shape, lifetime."""
+        sub = claims["sub"]
+        if (
+            not isinstance(sub, str)
+            or not sub.strip()
+            or len(sub) > MAX_SUB_LENGTH
+            or any(unicodedata.category(char) in _FORBIDDEN_SUB_CATEGORIES for char in sub)
+        ):
+            raise AuthRefused(Reason.INVALID_CLAIM)
+        # NumericDate is a JSON number (RFC 7519 section 2); PyJWT also takes "900" or true.
+        for name in TIME_CLAIMS:
+            if name in claims and not _is_numeric_date(claims[name]):
+                raise AuthRefused(Reason.INVALID_CLAIM)
+        exp, iat = claims["exp"], claims["iat"]
+        # A stolen token must not outlive the cap, however it was minted: measured from
+        # its own iat and from now (an iat in the past does not buy a longer life).
+        if exp - iat > self._max_lifetime or exp - self._wall_clock() > (
+            self._max_lifetime + self._leeway
+        ):
+            raise AuthRefused(Reason.LIFETIME_TOO_LONG)
 
     def _cached(self, token: str) -> Identity | None:
         if self._verified_version != self._keys.version:
@@ -177,18 +241,30 @@ class TokenVerifier:
             self._verified.clear()
             self._verified_version = self._keys.version
             return None
-        identity = self._verified.get(token)
-        if identity is None:
+        entry = self._verified.get(token)
+        if entry is None:
             return None
-        if self._wall_clock() >= identity.expires_at + self._leeway:
+        # The key set decides, not the cache: a key removed at the issuer ends its tokens
+        # once the set is refreshed (peek starts that refresh when the set is due).
+        if self._wall_clock() >= entry.identity.expires_at + self._leeway or (
+            self._keys.peek(entry.kid) is not entry.key
+        ):
             del self._verified[token]
             return None
         self._verified.move_to_end(token)
-        return identity
+        return entry.identity
 
-    def _remember(self, token: str, identity: Identity) -> None:
+    def _remember(self, token: str, entry: _Verified) -> None:
         if self._cache_size <= 0 or self._verified_version != self._keys.version:
             return
-        self._verified[token] = identity
+        self._verified[token] = entry
         if len(self._verified) > self._cache_size:
             self._verified.popitem(last=False)
+
+
+def _is_numeric_date(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    # Also false for NaN and the infinities (Python's json reads them); no float conversion
+    # of a huge int, which would overflow.
+    return abs(value) <= MAX_NUMERIC_DATE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -90,9 +91,11 @@ async def list_tasks(
 async def create_task(
     owner: OwnerId, store: Store, body: TaskCreate, response: Response
 ) -> TaskRead:
-    created = await store.create(owner, body.model_dump())
-    response.headers["Location"] = f"/api/{owner}/tasks/{created.id}"
-    return created
+    task_id = uuid.uuid4()
+    # Built before the write, and percent-encoded: a header must be ASCII without CR/LF,
+    # and a failure after the commit would make the client retry a write that happened.
+    response.headers["Location"] = f"/api/{quote(owner, safe='')}/tasks/{task_id}"
+    return await store.create(owner, body.model_dump(), task_id)
 
 
 @router.get("/{task_id}", responses=NOT_FOUND, summary="Read a task")
