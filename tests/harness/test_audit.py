@@ -112,42 +112,44 @@ class ThreadedServer(BackgroundServer):
 MAX_LIFETIME = 3600
 
 
+async def decode(issuer: Issuer, token: str, flaw: str = "") -> dict[str, Any]:
+    """The token's claims, verified correctly except for ``flaw``."""
+    header = jwt.get_unverified_header(token)
+    if flaw == "alg-none" and str(header.get("alg")).lower() == "none":
+        return jwt.decode(token, options={"verify_signature": False})
+    if flaw == "follows-jku" and "jku" in header:
+        async with httpx.AsyncClient() as client:
+            keys = (await client.get(header["jku"])).json()["keys"]
+        key: Any = jwt.PyJWK(keys[0])
+    else:
+        key = issuer.public_key(header["kid"])
+    checks_aud = flaw != "skips-aud"
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key,
+        algorithms=["RS256"],
+        issuer=issuer.issuer,
+        audience=issuer.audience if checks_aud else None,
+        options={
+            "verify_aud": checks_aud,
+            "require": ["exp", "iat", "sub", "iss", *(["aud"] if checks_aud else [])],
+        },
+    )
+    # PyJWT reads exp and iat with int(), so "1767225600" passes; a careful verifier
+    # checks the types.
+    if flaw != "plain-pyjwt" and not all(isinstance(claims[name], int) for name in ("exp", "iat")):
+        raise jwt.InvalidTokenError("exp or iat is not a number")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise jwt.InvalidTokenError("sub is not a non-empty string")
+    if flaw != "no-lifetime-cap" and int(claims["exp"]) - time.time() > MAX_LIFETIME:
+        raise jwt.InvalidTokenError("lives too long")
+    if flaw != "raw-location" and any(ord(char) < 0x20 for char in claims["sub"]):
+        raise jwt.InvalidTokenError("control characters in sub")
+    return claims
+
+
 def weak_verifier(issuer: Issuer, flaw: str) -> Starlette:
     """A tasks endpoint whose token check is correct except for one ``flaw``."""
-
-    async def decode(token: str) -> dict[str, Any]:
-        header = jwt.get_unverified_header(token)
-        if flaw == "alg-none" and str(header.get("alg")).lower() == "none":
-            return jwt.decode(token, options={"verify_signature": False})
-        if flaw == "follows-jku" and "jku" in header:
-            async with httpx.AsyncClient() as client:
-                keys = (await client.get(header["jku"])).json()["keys"]
-            key: Any = jwt.PyJWK(keys[0])
-        else:
-            key = issuer.public_key(header["kid"])
-        checks_aud = flaw != "skips-aud"
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=["RS256"],
-            issuer=issuer.issuer,
-            audience=issuer.audience if checks_aud else None,
-            options={
-                "verify_aud": checks_aud,
-                "require": ["exp", "iat", "sub", "iss", *(["aud"] if checks_aud else [])],
-            },
-        )
-        # PyJWT reads exp and iat with int(), so "1767225600" passes; a careful verifier
-        # checks the types.
-        if flaw != "plain-pyjwt" and not all(
-            isinstance(claims[name], int) for name in ("exp", "iat")
-        ):
-            raise jwt.InvalidTokenError("exp or iat is not a number")
-        if flaw != "no-lifetime-cap" and int(claims["exp"]) - time.time() > MAX_LIFETIME:
-            raise jwt.InvalidTokenError("lives too long")
-        if flaw != "raw-location" and any(ord(char) < 0x20 for char in claims["sub"]):
-            raise jwt.InvalidTokenError("control characters in sub")
-        return claims
 
     async def tasks(request: Request) -> Response:
         values = request.headers.getlist("authorization")
@@ -157,7 +159,7 @@ def weak_verifier(issuer: Issuer, flaw: str) -> Starlette:
         if scheme.lower() != "bearer":
             return JSONResponse({"error": "no token"}, 401)
         try:
-            claims = await decode(token)
+            claims = await decode(issuer, token, flaw)
         except Exception:  # any failure to verify is a refusal in this toy
             return JSONResponse({"error": "invalid token"}, 401)
         if claims.get("sub") != request.path_params["sub"]:
@@ -212,24 +214,6 @@ def test_backend_that_requires_dpop_passes(required_backend: str, issuer: Issuer
     assert "DPoP required: 26 DPoP cases tried, 0 accepted" in report.summary_line()
 
 
-def _token_claims(issuer: Issuer, token: str) -> dict[str, Any]:
-    claims: dict[str, Any] = jwt.decode(
-        token,
-        issuer.public_key(jwt.get_unverified_header(token)["kid"]),
-        algorithms=["RS256"],
-        issuer=issuer.issuer,
-        audience=issuer.audience,
-        options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-    )
-    if (
-        not isinstance(claims["exp"], int)
-        or not isinstance(claims["sub"], str)
-        or not claims["sub"]
-    ):
-        raise jwt.InvalidTokenError("bad claim types")
-    return claims
-
-
 def weak_dpop_verifier(issuer: Issuer, flaw: str) -> Starlette:
     """Bearer and DPoP done right except for one ``flaw`` in the proof or binding checks."""
     spent: set[str] = set()
@@ -260,9 +244,10 @@ def weak_dpop_verifier(issuer: Issuer, flaw: str) -> Starlette:
         return all(checks)
 
     async def tasks(request: Request) -> Response:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        values = request.headers.getlist("authorization")
+        scheme, _, token = (values[0] if len(values) == 1 else "").partition(" ")
         try:
-            claims = _token_claims(issuer, token)
+            claims = await decode(issuer, token)
             jkt = claims.get("cnf", {}).get("jkt")
             if scheme.lower() == "bearer":
                 allowed = jkt is None or flaw == "bearer-ignores-cnf"
@@ -274,7 +259,9 @@ def weak_dpop_verifier(issuer: Issuer, flaw: str) -> Starlette:
             return JSONResponse({"error": "invalid token"}, 401)
         return JSONResponse({"items": []})
 
-    return Starlette(routes=[Route("/api/{sub}/tasks", tasks)])
+    app = Starlette(routes=[Route("/api/{sub}/tasks", tasks)])
+    app.router.redirect_slashes = False
+    return app
 
 
 @pytest.mark.parametrize(
