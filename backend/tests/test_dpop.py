@@ -643,6 +643,44 @@ async def test_concurrent_replays_of_one_request_pass_once(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(("store", "second"), [("database", 401), ("memory", 200)])
+async def test_a_proof_spent_in_one_process_is_refused_by_another(
+    make_api: Any, token_issuer: Issuer, key: DpopKey, user_id: str, store: str, second: int
+) -> None:
+    """Two apps on one database stand for two workers (or replicas): with the database
+    store the second refuses the replay; the per-process memory store cannot see it."""
+    path = f"/api/{user_id}/tasks"
+    token = _bound(token_issuer, user_id, key)
+    headers = dpop_headers(key, token, "GET", _url(path))
+    async with (
+        make_api(dpop_mode="required", dpop_replay_store=store) as first_worker,
+        make_api(dpop_mode="required", dpop_replay_store=store) as second_worker,
+    ):
+        first = await first_worker.http.get(path, headers=headers)
+        assert first.status_code == 200, first.text
+        replayed = await second_worker.http.get(path, headers=headers)
+        assert replayed.status_code == second, replayed.text
+        if second == 401:
+            assert_error(replayed, 401, "invalid_dpop_proof")
+        again = await first_worker.http.get(path, headers=headers)
+        assert_error(again, 401, "invalid_dpop_proof")
+
+
+@pytest.mark.anyio
+async def test_concurrent_replays_across_processes_pass_once(
+    make_api: Any, token_issuer: Issuer, key: DpopKey, user_id: str
+) -> None:
+    path = f"/api/{user_id}/tasks"
+    token = _bound(token_issuer, user_id, key)
+    headers = dpop_headers(key, token, "GET", _url(path))
+    async with make_api(dpop_mode="required") as one, make_api(dpop_mode="required") as two:
+        responses = await asyncio.gather(
+            *((one if n % 2 else two).http.get(path, headers=headers) for n in range(12))
+        )
+    assert sorted(r.status_code for r in responses) == [200] + [401] * 11
+
+
+@pytest.mark.anyio
 async def test_weird_proofs_never_cause_a_server_error(
     dpop_api: Api, token_issuer: Issuer, key: DpopKey, user_id: str
 ) -> None:

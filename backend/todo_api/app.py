@@ -15,6 +15,7 @@ from todo_api.db import make_engine
 from todo_api.errors import install_error_handlers
 from todo_api.logs import logger
 from todo_api.middleware import GuardMiddleware, JsonCORSMiddleware, RequestContextMiddleware
+from todo_api.proof_ids import DatabaseProofIds
 from todo_api.routes import health, operation_id, tasks
 from todo_api.settings import Settings
 from todo_api.store import TaskStore
@@ -82,7 +83,9 @@ def create_app(
     app.state.tasks = TaskStore(engine)
     app.state.jwks = keys
     app.state.verifier = verifier
-    app.state.authenticator = request_authenticator(settings, verifier, settings.jwt_leeway_seconds)
+    app.state.authenticator = request_authenticator(
+        settings, verifier, settings.jwt_leeway_seconds, DatabaseProofIds(engine)
+    )
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(tasks.router)

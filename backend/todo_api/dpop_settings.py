@@ -21,6 +21,9 @@ class DpopSettings(BaseSettings):
     dpop_algorithms: Annotated[list[str], NoDecode] = ["ES256", "ES384", "ES512", "EdDSA"]
     dpop_proof_max_age_seconds: int = Field(default=60, ge=1, le=600)
     dpop_replay_cache_size: int = Field(default=100_000, ge=1)
+    # `database`: proof ids spent in any worker or replica are refused in all of them (one
+    # insert per accepted proof); `memory`: per process, for a single-process backend.
+    dpop_replay_store: Literal["database", "memory"] = "database"
     dpop_public_api_url: str | None = None
     # Server nonces (RFC 9449 section 8): proofs must carry a nonce from `DPoP-Nonce`.
     dpop_nonce: bool = False
@@ -28,7 +31,7 @@ class DpopSettings(BaseSettings):
     # Shared by every process of one deployment; random per process when unset.
     dpop_nonce_secret: SecretStr | None = None
 
-    @field_validator("dpop_mode", mode="before")
+    @field_validator("dpop_mode", "dpop_replay_store", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

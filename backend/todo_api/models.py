@@ -1,4 +1,5 @@
-"""Database tables owned by this service (`task`, `task_count`; Better Auth owns the rest)."""
+"""Database tables owned by this service (`task`, `task_count`, `dpop_proof_id`; Better Auth
+owns the rest)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,14 @@ class TaskCount(SQLModel, table=True):
     user_id: str = Field(max_length=USER_ID_MAX, primary_key=True)
     tasks: int = Field(default=0)
     completed: int = Field(default=0)
+
+
+class DpopProofId(SQLModel, table=True):
+    """A DPoP proof id accepted by some backend process, kept until its window closes
+    (migration 0003): every process checks here, so a proof is accepted once in all."""
+
+    __tablename__ = "dpop_proof_id"
+    __table_args__ = (sa.Index("ix_dpop_proof_id_expires_at", "expires_at"),)
+
+    key: str = Field(max_length=64, primary_key=True)
+    expires_at: float

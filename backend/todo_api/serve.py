@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 
 import uvicorn
 
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["MIGRATE_ON_START"] = "false"
     # No proxy is trusted unless one is named (uvicorn's own default trusts loopback).
     os.environ.setdefault(PROXY_TRUST_VARIABLE, "")
+    # A nonce one worker issues must be good at the others: one key for all of them.
+    if not os.environ.get("DPOP_NONCE_SECRET"):
+        os.environ["DPOP_NONCE_SECRET"] = secrets.token_urlsafe(32)
     if args.reload_dir:
         workers = 1  # a restart replaces the one process
     logger.info("serving", extra={"workers": workers, "host": args.host, "port": args.port})

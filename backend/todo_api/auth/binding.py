@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from todo_api.auth.dpop import DpopReason, DpopRefused, ProofVerifier
+from todo_api.auth.dpop import DpopReason, DpopRefused, ProofVerifier, SpentProofIds
 from todo_api.auth.verifier import (
     AuthRefused,
     Identity,
@@ -86,12 +86,22 @@ def bound_thumbprint(identity: Identity) -> str | None:
 
 
 class RequestAuthenticator:
-    def __init__(self, tokens: TokenVerifier, proofs: ProofVerifier | None, mode: DpopMode) -> None:
+    """`spent`: where every process of the deployment records accepted proof ids; None
+    when this process is the only one (its verifier's cache is then enough)."""
+
+    def __init__(
+        self,
+        tokens: TokenVerifier,
+        proofs: ProofVerifier | None,
+        mode: DpopMode,
+        spent: SpentProofIds | None = None,
+    ) -> None:
         if mode is not DpopMode.OFF and proofs is None:
             raise ValueError("DPoP needs a proof verifier")
         self.tokens = tokens
         self.proofs = proofs
         self.mode = mode
+        self.spent = spent
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -129,13 +139,18 @@ class RequestAuthenticator:
         if len(request.proofs) > 1:
             raise Refusal(DpopReason.MULTIPLE_PROOFS, "DPoP", "invalid_dpop_proof")
         try:
-            self.proofs.verify(
+            proof = self.proofs.verify(
                 request.proofs[0],
                 method=request.method,
                 url=request.url,
                 access_token=token,
                 jkt=jkt,
             )
+            # Last, like the verifier's own check: an invalid proof cannot burn an id.
+            if self.spent is not None and not await self.spent.use(
+                proof.replay_key, proof.spent_until
+            ):
+                raise DpopRefused(DpopReason.REPLAYED)
         except DpopRefused as refused:
             if refused.reason is DpopReason.USE_NONCE and self.proofs.nonces is not None:
                 nonce = self.proofs.nonces.issue()

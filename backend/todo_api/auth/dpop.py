@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import jwt
@@ -89,6 +89,20 @@ class VerifiedProof:
     jkt: str
     jti: str
     iat: int
+    # Until when the id must stay spent (the end of the proof's acceptance window).
+    spent_until: float
+
+    @property
+    def replay_key(self) -> str:
+        return f"{self.jkt}.{self.jti}"
+
+
+class SpentProofIds(Protocol):
+    """Proof ids accepted by any process of the deployment (e.g. in the database)."""
+
+    async def use(self, key: str, expires_at: float) -> bool:
+        """Record `key` until `expires_at`; False when some process already did."""
+        ...
 
 
 def b64url(data: bytes) -> str:
@@ -161,7 +175,8 @@ class NonceIssuer:
 
 
 class ReplayCache:
-    """The proof ids accepted within the acceptance window; each is accepted once.
+    """The proof ids this process accepted within the acceptance window; each is accepted
+    once. Other processes of the deployment see them through `SpentProofIds`.
 
     Bounded and exact: when full, the entry closest to its expiry is dropped and from then on
     proofs that would expire no later than it are refused, so a dropped id can never be
@@ -336,9 +351,10 @@ class ProofVerifier:
         if jkt is not None and not hmac.compare_digest(thumbprint, jkt):
             raise DpopRefused(DpopReason.KEY_MISMATCH)
         # Spent only once everything else holds: an invalid proof cannot burn an id.
-        if not self._replay.use(f"{thumbprint}.{claims['jti']}", spent_until):
+        verified = VerifiedProof(thumbprint, claims["jti"], int(iat), spent_until)
+        if not self._replay.use(verified.replay_key, spent_until):
             raise DpopRefused(DpopReason.REPLAYED)
-        return VerifiedProof(jkt=thumbprint, jti=claims["jti"], iat=int(iat))
+        return verified
 
     def _decode(self, proof: str, key: jwt.PyJWK) -> dict[str, Any]:
         """Signature and claim types. The compact form is split here with C-speed base64:

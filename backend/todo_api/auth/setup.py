@@ -5,14 +5,18 @@ from __future__ import annotations
 import secrets
 
 from todo_api.auth.binding import DpopMode, RequestAuthenticator
-from todo_api.auth.dpop import NonceIssuer, ProofVerifier, ReplayCache
+from todo_api.auth.dpop import NonceIssuer, ProofVerifier, ReplayCache, SpentProofIds
 from todo_api.auth.verifier import TokenVerifier
 from todo_api.dpop_settings import DpopSettings
 
 
 def request_authenticator(
-    settings: DpopSettings, tokens: TokenVerifier, leeway: int
+    settings: DpopSettings,
+    tokens: TokenVerifier,
+    leeway: int,
+    spent: SpentProofIds | None = None,
 ) -> RequestAuthenticator:
+    """`spent` is used when `DPOP_REPLAY_STORE=database` (the default)."""
     mode = DpopMode(settings.dpop_mode)
     proofs = None
     if mode is not DpopMode.OFF:
@@ -29,4 +33,5 @@ def request_authenticator(
             public_url=settings.dpop_public_api_url,
             nonces=nonces,
         )
-    return RequestAuthenticator(tokens, proofs, mode)
+    shared = spent if settings.dpop_replay_store == "database" else None
+    return RequestAuthenticator(tokens, proofs, mode, shared)
