@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from todo_api.auth.dpop import KEY_TYPES
+from todo_api.setting_values import algorithm_list, split_csv
 
 DpopModeName = Literal["off", "optional", "required"]
 
@@ -39,18 +40,12 @@ class DpopSettings(BaseSettings):
     @field_validator("dpop_algorithms", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+        return split_csv(value)
 
     @field_validator("dpop_algorithms")
     @classmethod
     def _asymmetric(cls, value: list[str]) -> list[str]:
-        unknown = [alg for alg in value if alg not in KEY_TYPES]
-        if unknown or not value:
-            allowed = ", ".join(sorted(KEY_TYPES))
-            raise ValueError(f"unsupported algorithm {unknown or '(empty)'}; allowed: {allowed}")
-        return value
+        return algorithm_list(value, KEY_TYPES)
 
     @field_validator("dpop_public_api_url")
     @classmethod

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from todo_api.dpop_settings import DpopSettings
+from todo_api.setting_values import algorithm_list, split_csv
 
 # Asymmetric algorithms only: a symmetric one would let anyone holding the
 # public JWKS mint tokens (the classic RS256 -> HS256 confusion).
@@ -21,12 +22,6 @@ SUPPORTED_ALGORITHMS = frozenset(
 )
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-
-
-def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
 
 
 class DatabaseSettings(BaseSettings):
@@ -85,7 +80,7 @@ class Settings(DatabaseSettings, DpopSettings):
     @field_validator("jwt_algorithms", "cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
-        return _split_csv(value)
+        return split_csv(value)
 
     @field_validator("cors_origins")
     @classmethod
@@ -114,11 +109,7 @@ class Settings(DatabaseSettings, DpopSettings):
     @field_validator("jwt_algorithms")
     @classmethod
     def _check_algorithms(cls, value: list[str]) -> list[str]:
-        unknown = [alg for alg in value if alg not in SUPPORTED_ALGORITHMS]
-        if unknown or not value:
-            allowed = ", ".join(sorted(SUPPORTED_ALGORITHMS))
-            raise ValueError(f"unsupported algorithm {unknown or '(empty)'}; allowed: {allowed}")
-        return value
+        return algorithm_list(value, SUPPORTED_ALGORITHMS)
 
     @field_validator("log_level", mode="before")
     @classmethod

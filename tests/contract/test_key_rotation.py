@@ -28,7 +28,7 @@ import pytest
 from faker import Faker
 
 from harness.demo import frontend_client
-from harness.pytest_plugin import extra_stack
+from harness.pytest_plugin import extra_stack, sign_up_with
 from harness.stack import Stack
 
 from .support import (
@@ -101,14 +101,8 @@ def session(rotating: Stack, faker_session: Faker) -> Iterator[Session]:
         frontend_client(rotating) as web,
         httpx.Client(base_url=rotating.backend_url, timeout=15.0) as api,
     ):
-        body = {
-            "email": f"rotation.{faker_session.unique.email()}",
-            "password": faker_session.password(length=16),
-            "name": faker_session.name(),
-        }
-        signed_up = web.post("/api/auth/sign-up/email", json=body)
-        assert signed_up.status_code == 200, signed_up.text
-        yield Session(web=web, api=api, user_id=signed_up.json()["user"]["id"])
+        user_id, _ = sign_up_with(web, faker_session)
+        yield Session(web=web, api=api, user_id=user_id)
 
 
 def test_backend_follows_a_real_rotation_and_refuses_a_removed_key(
