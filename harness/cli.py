@@ -112,6 +112,7 @@ def up(args: argparse.Namespace) -> None:
         postgres_port=args.postgres_port,
         jwt_expiration=args.jwt_expiration,
         auth_rate_limit=args.auth_rate_limit == "on",
+        backend_workers=args.backend_workers,
     )
     with _console(stderr=True).status("starting the stack...") as status:
         stack = start_stack(chosen, config, lambda message: status.update(message))
@@ -357,6 +358,17 @@ def _command(
     return parser
 
 
+def _positive(value: str) -> int:
+    """argparse type: a whole number of at least 1 (else exit 2 with argparse's message)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return number
+
+
 def _json_flag(parser: argparse.ArgumentParser, help: str = "Print one JSON line.") -> None:
     parser.add_argument("--json", action="store_true", help=help)
 
@@ -396,6 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["on", "off"],
         default="on",
         help="Better Auth's sign-in/sign-up limits (off: for test suites run against it)",
+    )
+    cmd.add_argument(
+        "--backend-workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="backend worker processes (default: the CPU count; 1 for test suites run against it)",
     )
     _json_flag(cmd)
 

@@ -65,5 +65,7 @@ class StackConfig:
     jwks_cooldown_seconds: float = 30.0
     auth_rate_limit: bool = True
     dpop_mode: DpopMode = DpopMode.OPTIONAL
-    # The backend's worker processes (WEB_CONCURRENCY); None: the CPU count.
-    backend_workers: int | None = None
+    # The backend's worker processes (WEB_CONCURRENCY); None: the CPU count (`harness up`).
+    # One for test stacks: what a suite counts per process (JWKS fetches, recovery once
+    # /readyz is green) is then the whole backend's.
+    backend_workers: int | None = 1

@@ -124,13 +124,18 @@ def compose_steps() -> list[Step]:
             return []
         print(f"test-all: CI needs Docker Compose v2: {reason}")  # the steps then fail loudly
     env = {"HARNESS_HOME": str(RESULTS / "compose-home")}
-    # The suites sign up hundreds of users from one address: Better Auth's limits off.
-    options = "--name ci --frontend-port 0 --backend-port 0 --issuer-port 0 --auth-rate-limit off"
-    make = ["make", "--no-print-directory"]
-    left = " ".join(
-        f"$(docker {kind} --filter label=com.docker.compose.project={COMPOSE_PROJECT})"
-        for kind in ("ps -aq", "volume ls -q", "network ls -q")
+    # The suites sign up hundreds of users from one address: Better Auth's limits off; one
+    # backend worker, as in the suites' own stacks (they count JWKS fetches per process).
+    options = (
+        "--name ci --frontend-port 0 --backend-port 0 --issuer-port 0"
+        " --auth-rate-limit off --backend-workers 1"
     )
+    make = ["make", "--no-print-directory"]
+    # One substitution: three joined by spaces would never be empty.
+    left = "$(" + "; ".join(
+        f"docker {kind} --filter label=com.docker.compose.project={COMPOSE_PROJECT}"
+        for kind in ("ps -aq", "volume ls -q", "network ls -q")
+    ) + ")"
     plan = [
         Step("compose-up", [*make, "up", "MODE=compose", "TRUST=both", f"UP_ARGS={options}"]),
         pytest_step(
