@@ -79,6 +79,8 @@ def test_json_output_and_expired(tmp_path: Path) -> None:
         ("mint-token", "--sub", "u", "--ttl", "soon"),
         ("mint-token", "--sub", "u", "--claim", "novalue"),
         ("up", "--trust", "nobody"),
+        ("up", "--backend-workers", "0"),
+        ("up", "--backend-workers", "many"),
         ("logs", "database"),
         ("no-such-command",),
     ],

@@ -117,7 +117,7 @@ def test_plain_compose_up_is_a_default_developer_stack() -> None:
     services = compose_services(False, variables)
     ports = {"postgres": 5432, "issuer": 9000, "backend": 8000, "frontend": 3000}
     topology = network_topology(ports, SECRETS)
-    config = StackConfig(trust=Trust.BETTER_AUTH)
+    config = StackConfig(trust=Trust.BETTER_AUTH, backend_workers=None)  # the CPU count
     assert compose_environment(services["backend"]) == backend_environment(topology, config)
     assert compose_environment(services["frontend"]) == frontend_environment(
         topology, config, SECRETS
