@@ -132,10 +132,14 @@ def compose_steps() -> list[Step]:
     )
     make = ["make", "--no-print-directory"]
     # One substitution: three joined by spaces would never be empty.
-    left = "$(" + "; ".join(
-        f"docker {kind} --filter label=com.docker.compose.project={COMPOSE_PROJECT}"
-        for kind in ("ps -aq", "volume ls -q", "network ls -q")
-    ) + ")"
+    left = (
+        "$("
+        + "; ".join(
+            f"docker {kind} --filter label=com.docker.compose.project={COMPOSE_PROJECT}"
+            for kind in ("ps -aq", "volume ls -q", "network ls -q")
+        )
+        + ")"
+    )
     plan = [
         Step("compose-up", [*make, "up", "MODE=compose", "TRUST=both", f"UP_ARGS={options}"]),
         pytest_step(
