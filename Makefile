@@ -64,8 +64,8 @@ install: $(VENV)/.installed frontend/node_modules/.installed ## Python .venv and
 $(VENV)/.installed: requirements.lock pyproject.toml backend/pyproject.toml
 	@scripts/bootstrap
 	$(UV) venv --quiet --allow-existing $(VENV)
-	$(UV) pip sync --quiet --python $(PY) requirements.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps -e . -e backend
+	$(UV) pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) --no-deps -e . -e backend
 	@touch $@
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json

@@ -359,3 +359,23 @@ def test_migrations_leave_better_auth_tables_alone(database_url: str) -> None:
             assert compare_metadata(context, SQLModel.metadata) == []
     finally:
         engine.dispose()
+
+
+def test_serving_process_freezes_start_up_objects_out_of_the_collector(tmp_path: Path) -> None:
+    script = (
+        "import gc, todo_api.main\n"
+        "from todo_api.gc_tuning import MIDDLE_THRESHOLD, OLD_THRESHOLD, YOUNG_THRESHOLD\n"
+        "assert gc.get_threshold() == (YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLD_THRESHOLD)\n"
+        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
+        # A cycle made while serving is still collected.
+        "import weakref\n"
+        "class Node: pass\n"
+        "a = Node(); a.self = a; gone = weakref.ref(a); del a\n"
+        "gc.collect(0)\n"
+        "assert gone() is None\n"
+    )
+    env = _clean_env(**REQUIRED, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr

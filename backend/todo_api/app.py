@@ -16,7 +16,8 @@ from todo_api.errors import install_error_handlers
 from todo_api.logs import logger
 from todo_api.middleware import GuardMiddleware, JsonCORSMiddleware, RequestContextMiddleware
 from todo_api.proof_ids import DatabaseProofIds
-from todo_api.routes import health, operation_id, tasks
+from todo_api.routes import operation_id, tasks
+from todo_api.routes.health import add_health_routes
 from todo_api.settings import Settings
 from todo_api.store import TaskStore
 
@@ -87,7 +88,7 @@ def create_app(
         settings, verifier, settings.jwt_leeway_seconds, DatabaseProofIds(engine)
     )
     install_error_handlers(app)
-    app.include_router(health.router)
+    add_health_routes(app)
     app.include_router(tasks.router)
     # add_middleware wraps: the last added is the outermost.
     app.add_middleware(GuardMiddleware)

@@ -7,6 +7,7 @@ import os
 from fastapi import FastAPI
 
 from todo_api.app import create_app
+from todo_api.gc_tuning import tune_for_serving
 from todo_api.logs import configure_logging, logger
 from todo_api.settings import PROXY_TRUST_VARIABLE, load_settings
 
@@ -26,3 +27,4 @@ def load_app() -> FastAPI:
 
 
 app = load_app()
+tune_for_serving()
