@@ -65,12 +65,20 @@ class ScratchSources:
         return f"/{PROBE}"
 
     def write_route(self, marker: str) -> str:
-        """A backend route ``GET /hot-probe`` answering ``marker`` (new, or changed); its path."""
+        """A backend route ``GET /hot-probe`` answering ``marker`` (new, or changed); its path.
+
+        Added where the health routes are registered (``add_health_routes``, which the app
+        factory imports from that module), as a developer would add a route."""
         module = self.root / "backend" / "todo_api" / "routes" / "health.py"
         text = module.read_text().split(f"\n\n# {PROBE}\n", 1)[0]
         module.write_text(
-            f'{text}\n\n# {PROBE}\n@router.get("/{PROBE}")\n'
-            f'def hot_probe() -> dict[str, str]:\n    return {{"marker": "{marker}"}}\n'
+            f"{text}\n\n# {PROBE}\n"
+            f"async def hot_probe() -> dict[str, str]:\n"
+            f'    return {{"marker": "{marker}"}}\n\n\n'
+            "_add_without_probe = add_health_routes\n\n\n"
+            "def add_health_routes(app: FastAPI) -> None:\n"
+            "    _add_without_probe(app)\n"
+            f'    app.add_api_route("/{PROBE}", hot_probe, methods=["GET"])\n'
         )
         return f"/{PROBE}"
 
