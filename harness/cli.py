@@ -129,7 +129,7 @@ def _print_stack(stack: Stack, out: Console) -> None:
         ("frontend", stack.frontend_url),
         ("backend", stack.backend_url),
         ("issuer", stack.issuer_url),
-        ("database", stack.database_url),
+        ("database", _without_password(stack.database_url)),
         ("backend trusts", f"{stack.jwks_url} ({stack.trust})"),
     ]
     if stack.demo is not None:
@@ -139,6 +139,15 @@ def _print_stack(stack: Stack, out: Console) -> None:
         # Whole URLs on one line each: a table would cut or wrap them.
         out.print(f"  {label:<15} {value}", highlight=False, crop=False, overflow="ignore")
     out.print("Mint a token: harness mint-token --sub <user-id>    Stop: harness down")
+
+
+def _without_password(url: str) -> str:
+    """A URL as shown on the terminal: its password masked (`--json` and `.env` have it)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hostpart}"
 
 
 def down(_: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from harness.cli import _without_password
 from harness.durations import parse_duration
 
 
@@ -113,3 +114,19 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_rejects_garbage() -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration("5 minutes")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+psycopg://postgres:s3cr@t-x@127.0.0.1:5432/tasks",
+            "postgresql+psycopg://postgres:***@127.0.0.1:5432/tasks",
+        ),
+        ("postgresql://app:pw@[::1]:5432/db", "postgresql://app:***@[::1]:5432/db"),
+        ("postgresql://app@db:5432/tasks", "postgresql://app@db:5432/tasks"),
+        ("sqlite:///./todo.db", "sqlite:///./todo.db"),
+    ],
+)
+def test_printed_database_url_hides_its_password(url: str, shown: str) -> None:
+    assert _without_password(url) == shown
