@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from backend_support import Api, assert_error, settings_for
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from todo_api.app import create_app
 
 from harness.issuer import Issuer, IssuerServer
@@ -134,6 +134,31 @@ async def test_every_response_has_request_id_and_security_headers(
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
         assert response.headers["cache-control"] == "no-store"
+
+
+def _add_route_with_own_headers(app: FastAPI) -> None:
+    async def own_headers() -> Response:
+        headers = {"Vary": "Accept", "Cache-Control": "max-age=5", "X-Request-ID": "forged"}
+        return Response(b"{}", media_type="application/json", headers=headers)
+
+    app.add_api_route("/own-headers", own_headers)
+
+
+@pytest.mark.parametrize("origin", [None, ORIGIN], ids=["no-origin", "frontend-origin"])
+async def test_a_response_keeps_its_own_headers_and_gets_the_rest(
+    make_api: Callable[..., Any], origin: str | None
+) -> None:
+    async with make_api(setup=_add_route_with_own_headers) as api:
+        response = await api.http.get("/own-headers", headers={"Origin": origin} if origin else {})
+    assert response.headers.get_list("vary") == ["Accept, Origin"]
+    assert response.headers.get_list("cache-control") == ["max-age=5"]
+    assert response.headers.get_list("x-request-id") != ["forged"]
+    assert len(response.headers.get_list("x-request-id")) == 1
+    assert response.headers["x-frame-options"] == "DENY"
+    assert (
+        response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    )
+    assert ("access-control-allow-origin" in response.headers) == (origin is not None)
 
 
 async def test_safe_client_request_id_is_kept_and_unsafe_one_replaced(api: Api) -> None:

@@ -14,7 +14,7 @@ from todo_api.auth.setup import request_authenticator
 from todo_api.db import make_engine
 from todo_api.errors import install_error_handlers
 from todo_api.logs import logger
-from todo_api.middleware import GuardMiddleware, JsonCORSMiddleware, RequestContextMiddleware
+from todo_api.middleware import CorsPolicy, EdgeMiddleware
 from todo_api.proof_ids import DatabaseProofIds
 from todo_api.routes import operation_id, tasks
 from todo_api.routes.health import add_health_routes
@@ -90,22 +90,19 @@ def create_app(
     install_error_handlers(app)
     add_health_routes(app)
     app.include_router(tasks.router)
-    # add_middleware wraps: the last added is the outermost.
-    app.add_middleware(GuardMiddleware)
     app.add_middleware(
-        JsonCORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "DPoP"],
-        expose_headers=[
-            "X-Request-ID",
-            "Retry-After",
-            "WWW-Authenticate",
-            "Location",
-            "DPoP-Nonce",
-        ],
-        max_age=600,
+        EdgeMiddleware,
+        cors=CorsPolicy(
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "DPoP"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "WWW-Authenticate",
+                "Location",
+                "DPoP-Nonce",
+            ],
+        ),
     )
-    app.add_middleware(RequestContextMiddleware)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from todo_api.deps import Store
 from todo_api.errors import ErrorResponse
@@ -13,9 +13,13 @@ from todo_api.errors import ErrorResponse
 TAGS: list[str | Enum] = ["health"]
 
 
+# Encoded once: the liveness answer never changes, so nothing is validated or serialized.
+_ALIVE = b'{"status":"ok"}'
+
+
 # A coroutine: answered on the event loop, with no dependency and no threadpool hop.
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Response:
+    return Response(_ALIVE, media_type="application/json")
 
 
 _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
@@ -31,7 +35,14 @@ async def readyz(store: Store) -> dict[str, str]:
 def add_health_routes(app: FastAPI) -> None:
     """On the app itself, not through `include_router`: FastAPI routes an included router
     as one more layer, about a fifth of what a health check costs."""
-    app.add_api_route("/healthz", healthz, methods=["GET"], tags=TAGS, summary="The process is up")
+    app.add_api_route(
+        "/healthz",
+        healthz,
+        methods=["GET"],
+        tags=TAGS,
+        response_model=dict[str, str],  # documents the body the route writes itself
+        summary="The process is up",
+    )
     app.add_api_route(
         "/readyz",
         readyz,
