@@ -9,15 +9,15 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from backend_support import Api, FakeClock
-from sqlalchemy.ext.asyncio import AsyncEngine
+from todo_api.db import Database
 from todo_api.proof_ids import PURGE_INTERVAL_SECONDS, DatabaseProofIds, proof_id
 
 FAR = 4e9  # an expiry no test reaches
 
 
-def engine_of(api: Api) -> AsyncEngine:
-    engine: AsyncEngine = api.app.state.engine
-    return engine
+def database_of(api: Api) -> Database:
+    database: Database = api.app.state.database
+    return database
 
 
 def key() -> str:
@@ -26,18 +26,18 @@ def key() -> str:
 
 @pytest.mark.anyio
 async def test_an_id_is_accepted_once(api: Api) -> None:
-    ids = DatabaseProofIds(engine_of(api))
+    ids = DatabaseProofIds(database_of(api))
     first, second = key(), key()
     assert await ids.use(first, FAR)
     assert not await ids.use(first, FAR)
     assert await ids.use(second, FAR)
     # Another process: a second record on the same database.
-    assert not await DatabaseProofIds(engine_of(api)).use(first, FAR)
+    assert not await DatabaseProofIds(database_of(api)).use(first, FAR)
 
 
 @pytest.mark.anyio
 async def test_concurrent_uses_let_exactly_one_through(api: Api) -> None:
-    records = [DatabaseProofIds(engine_of(api)) for _ in range(4)]
+    records = [DatabaseProofIds(database_of(api)) for _ in range(4)]
     raced = key()
     outcomes = await asyncio.gather(*(records[n % 4].use(raced, FAR) for n in range(16)))
     assert sorted(outcomes) == [False] * 15 + [True]
@@ -46,15 +46,12 @@ async def test_concurrent_uses_let_exactly_one_through(api: Api) -> None:
 @pytest.mark.anyio
 async def test_expired_ids_are_purged(api: Api) -> None:
     clock = FakeClock()
-    ids = DatabaseProofIds(engine_of(api), clock=clock)
+    ids = DatabaseProofIds(database_of(api), clock=clock)
     old, new = key(), key()
     assert await ids.use(old, clock() + 5)
     clock.advance(PURGE_INTERVAL_SECONDS + 10)
     assert await ids.use(new, clock() + 60)
     digests = {hashlib.sha256(k.encode()).hexdigest(): k for k in (old, new)}
-    async with engine_of(api).connect() as connection:
-        rows = await connection.execute(
-            sa.select(proof_id.c.key).where(proof_id.c.key.in_(digests))
-        )
-        left = [digests[row.key] for row in rows]
+    rows = await database_of(api).rows(sa.select(proof_id.c.key), {})
+    left = [digests[row["key"]] for row in rows if row["key"] in digests]
     assert left == [new]

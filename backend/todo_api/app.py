@@ -8,17 +8,19 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from todo_api.auth import JwksCache, TokenVerifier
 from todo_api.auth.setup import request_authenticator
-from todo_api.db import make_engine
+from todo_api.db import Database, SqliteDatabase
 from todo_api.errors import install_error_handlers
 from todo_api.logs import logger
 from todo_api.middleware import CorsPolicy, EdgeMiddleware
+from todo_api.postgres import PostgresDatabase
 from todo_api.proof_ids import DatabaseProofIds
 from todo_api.routes import operation_id, tasks
 from todo_api.routes.health import add_health_routes
-from todo_api.settings import Settings
+from todo_api.settings import DatabaseSettings, Settings
 from todo_api.store import TaskStore
 
 DESCRIPTION = """\
@@ -29,13 +31,20 @@ Errors always have the body `{"error": {"code", "message", "fields"?}}`.
 """
 
 
+def open_database(settings: DatabaseSettings) -> Database:
+    """The request path's database (opening it does not connect)."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return SqliteDatabase(settings)
+    return PostgresDatabase(settings)
+
+
 def create_app(
     settings: Settings,
     *,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """Build the app. `monotonic` drives the JWKS cool-down and max-age clocks."""
-    engine = make_engine(settings)
+    database = open_database(settings)
     keys = JwksCache(
         settings.jwks_url,
         algorithms=settings.jwt_algorithms,
@@ -67,7 +76,7 @@ def create_app(
             yield
         finally:
             await keys.aclose()
-            await engine.dispose()
+            await database.close()
 
     app = FastAPI(
         title="Tasks API",
@@ -80,12 +89,12 @@ def create_app(
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.tasks = TaskStore(engine)
+    app.state.database = database
+    app.state.tasks = TaskStore(database)
     app.state.jwks = keys
     app.state.verifier = verifier
     app.state.authenticator = request_authenticator(
-        settings, verifier, settings.jwt_leeway_seconds, DatabaseProofIds(engine)
+        settings, verifier, settings.jwt_leeway_seconds, DatabaseProofIds(database)
     )
     install_error_handlers(app)
     add_health_routes(app)

@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from todo_api.db import DatabaseUnavailable
 from todo_api.logs import logger
 
 BEARER_CHALLENGE = 'Bearer error="invalid_token"'
@@ -174,7 +175,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     # Connection-level failures only; any other database error is a bug (500).
-    for exc_type in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError):
+    unavailable = (
+        DatabaseUnavailable,
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+    )
+    for exc_type in unavailable:
         app.add_exception_handler(exc_type, _database_unavailable)
 
 

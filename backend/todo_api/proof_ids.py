@@ -15,9 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from todo_api.db import connect
+from todo_api.db import Database
 from todo_api.models import DpopProofId
 
 proof_id: sa.Table = DpopProofId.__table__  # type: ignore[attr-defined]
@@ -26,7 +25,7 @@ PURGE_INTERVAL_SECONDS = 30.0
 
 
 def _insert(dialect: str) -> Any:
-    """`INSERT ... ON CONFLICT DO NOTHING RETURNING key`, in the engine's dialect."""
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING key`, in the database's dialect."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(proof_id).on_conflict_do_nothing(index_elements=["key"]).returning(proof_id.c.key)
 
@@ -37,21 +36,19 @@ PURGE = sa.delete(proof_id).where(proof_id.c.expires_at < sa.bindparam("now"))
 class DatabaseProofIds:
     """`SpentProofIds` on the service's database (table `dpop_proof_id`)."""
 
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], float] = time.time) -> None:
-        self._engine = engine
-        self._insert = _insert(engine.dialect.name)
+    def __init__(self, database: Database, clock: Callable[[], float] = time.time) -> None:
+        self._database = database
+        self._insert = _insert(database.dialect_name)
         self._clock = clock
         self._next_purge = 0.0
 
     async def use(self, key: str, expires_at: float) -> bool:
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         now = self._clock()
-        async with connect(self._engine) as connection:
-            inserted = await connection.execute(
-                self._insert, {"key": digest, "expires_at": expires_at}
-            )
-            fresh = inserted.first() is not None
-            if now >= self._next_purge:
-                self._next_purge = now + PURGE_INTERVAL_SECONDS
-                await connection.execute(PURGE, {"now": now})
-        return fresh
+        inserted = await self._database.rows(
+            self._insert, {"key": digest, "expires_at": expires_at}
+        )
+        if now >= self._next_purge:
+            self._next_purge = now + PURGE_INTERVAL_SECONDS
+            await self._database.rows(PURGE, {"now": now})
+        return bool(inserted)
