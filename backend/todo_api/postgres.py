@@ -96,14 +96,18 @@ class ConnectionPool:
         self._idle: list[_Pooled] = []
         self._down = False
         self._probing = False
+        self._closed = False
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise DatabaseUnavailable("no free database connection") from None
+        if self._slots.locked():  # every connection busy: wait, but not for ever
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise DatabaseUnavailable("no free database connection") from None
+        else:
+            await self._slots.acquire()  # returns at once (no timer to set up)
         try:
             pooled = await self._reuse() or await self._connect()
             try:
@@ -163,7 +167,8 @@ class ConnectionPool:
         # Idle and in one piece: anything else (a cancelled statement still running, a
         # lost connection) is closed rather than handed to the next request.
         if (
-            not connection.closed
+            not self._closed
+            and not connection.closed
             and connection.info.transaction_status is pq.TransactionStatus.IDLE
         ):
             self._idle.append(pooled)
@@ -171,6 +176,8 @@ class ConnectionPool:
         await _close(connection)
 
     async def close(self) -> None:
+        """Close the idle connections; those in use are closed as they come back."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for pooled in idle:
             await _close(pooled.connection)
