@@ -34,6 +34,25 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 PY = sys.executable
 # No benchmark may run away with the run: the whole of `make bench` stays well under 15 min.
 STEP_TIMEOUT = 600
+# What the same load command measured before, shown next to every new run's figures.
+EARLIER_LOAD = {
+    "local": [
+        "2026-11-25, sync request path: 210.3 req/s, p50 169.6 ms, p99 1001.0 ms, "
+        "backend RSS 117.4 MiB",
+        "2026-12-02, async path on SQLAlchemy's engine: 312.7 req/s, p50 110.5 ms, "
+        "p99 738.7 ms, backend RSS 113.3 MiB",
+    ],
+    "containers": [
+        "2026-11-25, sync request path: 175.0 req/s, p50 210.5 ms, p99 1174.6 ms, "
+        "backend RSS 112.1 MiB",
+        "2026-12-02, async path on SQLAlchemy's engine: 212.9 req/s, p50 152.3 ms, "
+        "p99 1097.9 ms, backend RSS 111.0 MiB",
+    ],
+    "compose": [
+        "2026-12-02, async path on SQLAlchemy's engine: 113.3 req/s, p50 303.3 ms, "
+        "p99 1903.5 ms, backend RSS 111.2 MiB",
+    ],
+}
 
 
 @dataclass
@@ -116,6 +135,7 @@ def plan(quick: bool, suites: bool, providers: list[str]) -> list[Bench]:
         ),
     ]
     for name in providers:
+        earlier = "; ".join(EARLIER_LOAD.get(name, []))
         benches.append(
             Bench(
                 f"Load and memory ({name})",
@@ -125,7 +145,8 @@ def plan(quick: bool, suites: bool, providers: list[str]) -> list[Bench]:
                 f"fresh {name} stack, one request at a time per user (closed loop, no "
                 "think time); the database is then compared with the client's ledger of "
                 "acknowledged writes. Then the resident memory of the backend and frontend "
-                "processes.",
+                "processes."
+                + (f" Earlier runs of the same command: {earlier}." if earlier else ""),
             )
         )
     if suites:
