@@ -52,7 +52,7 @@ _VARY = b"vary"
 
 
 class CorsPolicy(NamedTuple):
-    """What `CORSMiddleware` takes: the origins, methods and headers browsers may use."""
+    """`CORSMiddleware`'s arguments: the origins, methods and headers browsers may use."""
 
     allow_origins: Collection[str]
     allow_methods: Collection[str]
@@ -138,15 +138,7 @@ class EdgeMiddleware:
     def __init__(self, app: ASGIApp, cors: CorsPolicy, max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.max_body = max_body
-        self.cors = JsonCORSMiddleware(
-            app,
-            allow_origins=cors.allow_origins,
-            allow_methods=cors.allow_methods,
-            allow_headers=cors.allow_headers,
-            allow_credentials=cors.allow_credentials,
-            expose_headers=cors.expose_headers,
-            max_age=cors.max_age,
-        )
+        self.cors = JsonCORSMiddleware(app, **cors._asdict())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
